@@ -1,0 +1,322 @@
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError
+
+from ..services import status as followup_status
+
+FOLLOWUP_STATUSES = [
+    (followup_status.NOT_DUE, "Not Due"),
+    (followup_status.IN_FOLLOWUP, "In Follow-up"),
+    (followup_status.MANUAL, "Needs Manual Action"),
+    (followup_status.PAUSED_DISPUTE, "Paused: Disputed"),
+    (followup_status.PAUSED_PROMISE, "Paused: Promise to Pay"),
+    (followup_status.EXCLUDED, "Excluded"),
+    (followup_status.AT_AGENCY, "At Agency"),
+    (followup_status.PAID, "Paid"),
+]
+
+
+class AccountMove(models.Model):
+    _inherit = "account.move"
+
+    followup_level_id = fields.Many2one(
+        "followup.level",
+        string="Follow-up Level",
+        readonly=True,
+        copy=False,
+        index="btree_not_null",
+        help="The last follow-up level performed for this invoice.",
+    )
+    followup_last_date = fields.Date(
+        string="Last Follow-up", readonly=True, copy=False
+    )
+    followup_next_date = fields.Date(
+        string="Next Follow-up", readonly=True, copy=False, index="btree_not_null"
+    )
+    followup_resume_date = fields.Date(
+        readonly=True,
+        copy=False,
+        help="Date a pause ended: the next level counts its delay from here.",
+    )
+    followup_postponed_to = fields.Date(
+        string="Follow-up Postponed To",
+        readonly=True,
+        copy=False,
+        help="A person put the next level off until this date.",
+    )
+    followup_status = fields.Selection(
+        FOLLOWUP_STATUSES,
+        compute="_compute_followup_status",
+        store=True,
+        index="btree_not_null",
+        copy=False,
+    )
+    followup_excluded = fields.Boolean(
+        string="Excluded from Follow-up", copy=False, tracking=True
+    )
+    followup_exclusion_reason = fields.Char(copy=False, tracking=True)
+    followup_promise_date = fields.Date(
+        string="Promise to Pay", copy=False, tracking=True
+    )
+    followup_manual_pending = fields.Boolean(readonly=True, copy=False)
+    followup_at_agency = fields.Boolean(
+        readonly=True,
+        copy=False,
+        help="Set while the invoice is handed off to a collection agency.",
+    )
+    followup_history_ids = fields.Many2many(
+        "followup.history",
+        "followup_history_account_move_rel",
+        "move_id",
+        "history_id",
+        string="Follow-up History",
+        readonly=True,
+        copy=False,
+    )
+    followup_dispute_line_ids = fields.One2many(
+        "followup.dispute.line", "move_id", string="Dispute Lines", readonly=True
+    )
+    followup_dispute_paused = fields.Boolean(
+        compute="_compute_followup_dispute",
+        store=True,
+        help="An open dispute pauses the invoice's follow-up.",
+    )
+    followup_disputed_amount = fields.Monetary(
+        compute="_compute_followup_dispute",
+        store=True,
+        currency_field="currency_id",
+    )
+    followup_dispute_count = fields.Integer(compute="_compute_followup_dispute_count")
+
+    @api.depends(
+        "move_type",
+        "state",
+        "payment_state",
+        "invoice_date_due",
+        "followup_excluded",
+        "followup_at_agency",
+        "followup_dispute_paused",
+        "followup_promise_date",
+        "followup_manual_pending",
+    )
+    def _compute_followup_status(self):
+        today = fields.Date.context_today(self)
+        for move in self:
+            if move.move_type not in ("out_invoice", "out_receipt") or move.state != "posted":
+                move.followup_status = False
+                continue
+            move.followup_status = followup_status.invoice_status(
+                is_open=move.payment_state in ("not_paid", "partial"),
+                due_date=move.invoice_date_due,
+                today=today,
+                excluded=move.followup_excluded,
+                at_agency=move.followup_at_agency,
+                disputed=move.followup_dispute_paused,
+                promise_date=move.followup_promise_date,
+                manual_pending=move.followup_manual_pending,
+            )
+
+    @api.depends(
+        "followup_dispute_line_ids.amount",
+        "followup_dispute_line_ids.dispute_id.state",
+        "amount_residual",
+        "company_id.followup_partial_dispute_escalates",
+    )
+    def _compute_followup_dispute(self):
+        for move in self:
+            active_lines = move.followup_dispute_line_ids.filtered(
+                lambda line: line.dispute_id.state in ("open", "under_review")
+            )
+            disputed = sum(active_lines.mapped("amount"))
+            move.followup_disputed_amount = disputed
+            partial = move.currency_id.compare_amounts(disputed, move.amount_residual) < 0
+            move.followup_dispute_paused = bool(active_lines) and not (
+                partial and move.company_id.followup_partial_dispute_escalates
+            )
+
+    def _compute_followup_dispute_count(self):
+        counts = dict(
+            self.env["followup.dispute.line"]._read_group(
+                [("move_id", "in", self.ids)], ["move_id"], ["dispute_id:count_distinct"]
+            )
+        )
+        for move in self:
+            move.followup_dispute_count = counts.get(move, 0)
+
+    def _followup_refresh_statuses(self, company_ids, today):
+        """Move invoices that fell due since their status was stored to 'in follow-up'.
+
+        The status depends on today's date; the daily run refreshes it in one
+        statement rather than recomputing every open invoice.
+        """
+        self.env.cr.execute(
+            """
+            UPDATE account_move
+               SET followup_status = %s
+             WHERE followup_status = %s
+               AND company_id = ANY(%s)
+               AND invoice_date_due < %s
+            RETURNING id
+            """,
+            [
+                followup_status.IN_FOLLOWUP,
+                followup_status.NOT_DUE,
+                list(company_ids),
+                today,
+            ],
+        )
+        ids = [row[0] for row in self.env.cr.fetchall()]
+        self.browse(ids).invalidate_recordset(["followup_status"])
+        # Promises whose date has passed are broken: the invoice resumes.
+        broken = self.search(
+            [
+                ("company_id", "in", list(company_ids)),
+                ("followup_promise_date", "<", today),
+                ("followup_status", "=", followup_status.PAUSED_PROMISE),
+            ]
+        )
+        for move in broken:
+            move.message_post(
+                body=_(
+                    "The customer's promise to pay by %(date)s was not kept: "
+                    "follow-up resumes.",
+                    date=move.followup_promise_date,
+                )
+            )
+        broken.write({"followup_promise_date": False, "followup_resume_date": today})
+        return len(ids)
+
+    # ------------------------------------------------------------------
+    # Engine writes: set-based SQL, because account.move.write() costs far too
+    # much for a hundred thousand invoices and these columns trigger nothing but
+    # the follow-up status, which is written alongside.
+    # ------------------------------------------------------------------
+    def _followup_write_next_dates(self, next_dates):
+        """Store {move_id: date or None} as the invoices' next follow-up dates."""
+        if not next_dates:
+            return
+        self.env.cr.execute(
+            """
+            UPDATE account_move m
+               SET followup_next_date = v.next_date::date
+              FROM (SELECT unnest(%s::int[]) AS id, unnest(%s::text[]) AS next_date) v
+             WHERE m.id = v.id
+               AND m.followup_next_date IS DISTINCT FROM v.next_date::date
+            """,
+            [
+                list(next_dates),
+                [str(day) if day else None for day in next_dates.values()],
+            ],
+        )
+        self.browse(list(next_dates)).invalidate_recordset(["followup_next_date"])
+
+    def _followup_mark_manual(self):
+        """Flag the invoices as waiting for a person's decision."""
+        self.env.cr.execute(
+            """
+            UPDATE account_move
+               SET followup_manual_pending = true,
+                   followup_status = CASE WHEN followup_status IN %s
+                                          THEN %s ELSE followup_status END
+             WHERE id = ANY(%s)
+            """,
+            [followup_status.ESCALATING, followup_status.MANUAL, self.ids],
+        )
+        self.invalidate_recordset(["followup_manual_pending", "followup_status"])
+
+    def _followup_mark_performed(self, level, day, next_dates):
+        """Record that ``level`` was performed on ``day`` for these invoices."""
+        self.env.cr.execute(
+            """
+            UPDATE account_move m
+               SET followup_level_id = %s,
+                   followup_last_date = %s,
+                   followup_resume_date = NULL,
+                   followup_postponed_to = NULL,
+                   followup_manual_pending = false,
+                   followup_status = CASE WHEN m.followup_status = %s
+                                          THEN %s ELSE m.followup_status END,
+                   followup_next_date = v.next_date::date
+              FROM (SELECT unnest(%s::int[]) AS id, unnest(%s::text[]) AS next_date) v
+             WHERE m.id = v.id
+            """,
+            [
+                level.id,
+                day,
+                followup_status.MANUAL,
+                followup_status.IN_FOLLOWUP,
+                self.ids,
+                [str(next_dates.get(move_id) or "") or None for move_id in self.ids],
+            ],
+        )
+        self.invalidate_recordset(
+            [
+                "followup_level_id",
+                "followup_last_date",
+                "followup_resume_date",
+                "followup_postponed_to",
+                "followup_manual_pending",
+                "followup_status",
+                "followup_next_date",
+            ]
+        )
+
+    def _followup_postpone(self, until):
+        """Put the invoices' next level off until ``until``."""
+        self.env.cr.execute(
+            """
+            UPDATE account_move
+               SET followup_postponed_to = %s, followup_next_date = %s
+             WHERE id = ANY(%s)
+            """,
+            [until, until, self.ids],
+        )
+        self.invalidate_recordset(["followup_postponed_to", "followup_next_date"])
+
+    def _followup_release_manual(self):
+        """A person decided (postpone): the invoices wait no longer."""
+        self.env.cr.execute(
+            """
+            UPDATE account_move
+               SET followup_manual_pending = false,
+                   followup_status = CASE WHEN followup_status = %s
+                                          THEN %s ELSE followup_status END
+             WHERE id = ANY(%s)
+            """,
+            [followup_status.MANUAL, followup_status.IN_FOLLOWUP, self.ids],
+        )
+        self.invalidate_recordset(["followup_manual_pending", "followup_status"])
+
+    # ------------------------------------------------------------------
+    # Disputes
+    # ------------------------------------------------------------------
+    def action_open_dispute(self):
+        """Open a new dispute prefilled with these invoices' residual amounts."""
+        partner = self.commercial_partner_id
+        if len(partner) != 1:
+            raise UserError(_("Dispute the invoices of one customer at a time."))
+        return {
+            "type": "ir.actions.act_window",
+            "name": _("Open Dispute"),
+            "res_model": "followup.dispute",
+            "view_mode": "form",
+            "target": "current",
+            "context": {
+                "default_partner_id": partner.id,
+                "default_company_id": self[:1].company_id.id,
+                "default_line_ids": [
+                    fields.Command.create({"move_id": move.id, "amount": move.amount_residual})
+                    for move in self
+                ],
+            },
+        }
+
+    def action_open_followup_disputes(self):
+        self.ensure_one()
+        disputes = self.followup_dispute_line_ids.dispute_id
+        return {
+            "type": "ir.actions.act_window",
+            "name": _("Disputes"),
+            "res_model": "followup.dispute",
+            "view_mode": "list,form",
+            "domain": [("id", "in", disputes.ids)],
+        }

@@ -1,0 +1,565 @@
+from collections import defaultdict
+from datetime import timedelta
+
+from markupsafe import Markup
+
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError
+from odoo.tools.misc import format_date, formatLang
+
+from ..services.interest import late_interest, recovery_indemnity
+from ..services.levels import days_overdue, next_action_date
+from ..services.status import PAUSED
+
+
+class FollowupHistory(models.Model):
+    """One follow-up action for one customer at one level.
+
+    The record exists before anything leaves the building: the run plans it as
+    ``pending`` (or ``to_review`` when a person must decide), then performs it and
+    marks it ``done`` in the same transaction that queues the email, stores the letter
+    and schedules the activity. A rolled-back batch therefore leaves neither a history
+    nor an email, and the next run picks the pending record up again.
+    """
+
+    _name = "followup.history"
+    _description = "Follow-up Action"
+    _order = "date desc, id desc"
+    _check_company_auto = True
+
+    run_id = fields.Many2one("followup.run", index=True, readonly=True, ondelete="set null")
+    company_id = fields.Many2one("res.company", required=True, index=True, readonly=True)
+    partner_id = fields.Many2one(
+        "res.partner", string="Customer", required=True, index=True, readonly=True
+    )
+    recipient_id = fields.Many2one(
+        "res.partner",
+        readonly=True,
+        help="The contact the reminder is addressed to: the customer's invoicing "
+        "contact when it has one.",
+    )
+    level_id = fields.Many2one("followup.level", required=True, index=True, readonly=True)
+    policy_id = fields.Many2one(related="level_id.policy_id", store=True)
+    move_ids = fields.Many2many(
+        "account.move",
+        "followup_history_account_move_rel",
+        "history_id",
+        "move_id",
+        string="Invoices",
+        readonly=True,
+    )
+    date = fields.Date(required=True, index=True, readonly=True)
+    state = fields.Selection(
+        [
+            ("pending", "Pending"),
+            ("to_review", "To Review"),
+            ("done", "Done"),
+            ("skipped", "Skipped"),
+            ("postponed", "Postponed"),
+            ("failed", "Failed"),
+        ],
+        required=True,
+        default="pending",
+        index=True,
+        readonly=True,
+    )
+    origin = fields.Selection(
+        [("cron", "Scheduled Action"), ("manual", "Manual")],
+        default="cron",
+        readonly=True,
+    )
+    user_id = fields.Many2one("res.users", string="Performed By", readonly=True)
+    currency_id = fields.Many2one(related="company_id.currency_id")
+    amount_claimed = fields.Monetary(
+        string="Amount Claimed",
+        readonly=True,
+        help="Overdue amount of the invoices reminded, net of the customer's "
+        "credits, in company currency.",
+    )
+    interest_amount = fields.Monetary(string="Late-Payment Interest", readonly=True)
+    indemnity_amount = fields.Monetary(string="Recovery Indemnities", readonly=True)
+    sent_email = fields.Boolean(readonly=True)
+    sent_letter = fields.Boolean(readonly=True)
+    sent_sms = fields.Boolean(string="Sent SMS", readonly=True)
+    scheduled_activity = fields.Boolean(readonly=True)
+    proposed_handoff = fields.Boolean(string="Proposed Agency Hand-off", readonly=True)
+    mail_message_id = fields.Many2one("mail.message", readonly=True, ondelete="set null")
+    attachment_id = fields.Many2one("ir.attachment", string="Letter", readonly=True)
+    activity_id = fields.Many2one("mail.activity", readonly=True, ondelete="set null")
+    legal_invoice_id = fields.Many2one(
+        "account.move", string="Late-Payment Invoice", readonly=True
+    )
+    postponed_to = fields.Date(readonly=True)
+    note = fields.Text(readonly=True)
+
+    @api.depends("partner_id", "level_id", "date")
+    def _compute_display_name(self):
+        for action in self:
+            action.display_name = (
+                f"{action.partner_id.display_name} - {action.level_id.name} "
+                f"({action.date})"
+            )
+    credit_amount = fields.Monetary(
+        string="Credits Deducted",
+        readonly=True,
+        help="The customer's unreconciled credit notes and payments, deducted from "
+        "the amount claimed.",
+    )
+    preview_subject = fields.Char(compute="_compute_preview")
+    preview_body = fields.Html(compute="_compute_preview", sanitize=False)
+
+    # ------------------------------------------------------------------
+    # Planning
+    # ------------------------------------------------------------------
+    @api.model
+    def _create_from_plan(self, run, plan, origin):
+        """Create the pending (or to-review) actions of a run's plan."""
+        if not plan.actions:
+            return self
+        partner_ids = {action.partner_id for action in plan.actions}
+        recipients = self._invoice_contacts(partner_ids)
+        vals_list = []
+        for action in plan.actions:
+            vals_list.append(
+                {
+                    "run_id": run.id,
+                    "company_id": run.company_id.id,
+                    "partner_id": action.partner_id,
+                    "recipient_id": recipients.get(action.partner_id, action.partner_id),
+                    "level_id": action.level_id,
+                    "date": run.date,
+                    "state": "to_review" if action.manual else "pending",
+                    "origin": origin,
+                    "amount_claimed": action.claimed,
+                    "credit_amount": max(action.amount - action.claimed, 0.0),
+                    "move_ids": [fields.Command.set(action.invoice_ids)],
+                }
+            )
+        actions = self.create(vals_list)
+        manual_move_ids = [
+            move_id for action in plan.actions if action.manual for move_id in action.invoice_ids
+        ]
+        self.env["account.move"].browse(manual_move_ids)._followup_mark_manual()
+        return actions
+
+    @api.model
+    def _invoice_contacts(self, partner_ids):
+        """{commercial partner: its first invoicing contact}, for the reminders."""
+        contacts = self.env["res.partner"].search_read(
+            [
+                ("parent_id", "in", list(partner_ids)),
+                ("type", "=", "invoice"),
+                ("email", "!=", False),
+            ],
+            ["parent_id"],
+            order="id desc",
+        )
+        return {row["parent_id"][0]: row["id"] for row in contacts}
+
+    # ------------------------------------------------------------------
+    # Performing
+    # ------------------------------------------------------------------
+    def _perform(self, origin="cron"):
+        """Perform these actions, channel by channel, in the current transaction.
+
+        Invoices paid since the action was planned are dropped from it; an action
+        left with no open invoice is skipped.
+        """
+        today = fields.Date.context_today(self)
+        self = self.with_context(mail_notify_force_send=False, tracking_disable=True)
+        actions = self._drop_closed_invoices()
+        if not actions:
+            return actions
+        actions._compute_legal_amounts(today)
+        by_level = defaultdict(lambda: self.browse())
+        for action in actions:
+            by_level[action.level_id] |= action
+        for level, level_actions in by_level.items():
+            if level.send_email and level.mail_template_id:
+                level_actions._send_emails(level.mail_template_id)
+            if level.print_letter:
+                level_actions._produce_letters()
+            if level.create_activity:
+                level_actions._schedule_activities(level)
+            if level.send_sms:
+                level_actions._send_sms(level)
+            if level.is_formal_notice:
+                level_actions._invoice_legal_amounts()
+            if level.propose_agency_handoff:
+                level_actions.write({"proposed_handoff": True})
+            level_actions._note_on_invoices()
+            levels = level.policy_id._engine_levels()[level.policy_id.id]
+            moves = level_actions.move_ids
+            next_dates = {
+                move.id: next_action_date(move.invoice_date_due, levels, level.id, today)
+                for move in moves
+            }
+            moves._followup_mark_performed(level, today, next_dates)
+        user = self.env.user if origin == "manual" else self.env["res.users"]
+        actions.write({"state": "done", "user_id": user.id, "origin": origin})
+        return actions
+
+    def _drop_closed_invoices(self):
+        still_due = self.browse()
+        for action in self:
+            open_moves = action.move_ids.filtered(
+                lambda move: move.payment_state in ("not_paid", "partial")
+                and move.followup_status not in PAUSED
+            )
+            if open_moves:
+                if open_moves != action.move_ids:
+                    action.move_ids = [fields.Command.set(open_moves.ids)]
+                still_due |= action
+            else:
+                action.write(
+                    {
+                        "state": "skipped",
+                        "note": _("The invoices were paid or paused before the reminder went out."),
+                    }
+                )
+        return still_due
+
+    def _compute_legal_amounts(self, today):
+        """Fill the French late-payment interest and indemnities of formal notices."""
+        formal = self.filtered("level_id.is_formal_notice")
+        rates_by_company = {}
+        for action in formal:
+            company = action.company_id
+            if company not in rates_by_company:
+                rates_by_company[company] = self.env[
+                    "followup.interest.rate"
+                ]._rates_for_company(company)
+            interest = sum(
+                late_interest(
+                    abs(move.amount_residual_signed),
+                    move.invoice_date_due,
+                    today,
+                    rates_by_company[company],
+                )
+                for move in action.move_ids
+            )
+            eur = self.env.ref("base.EUR")
+            indemnity = eur._convert(
+                float(recovery_indemnity(len(action.move_ids))),
+                company.currency_id,
+                company,
+                today,
+            )
+            action.write({"interest_amount": float(interest), "indemnity_amount": indemnity})
+
+    def _send_emails(self, template):
+        """Queue one email per action, posted in the customer's chatter.
+
+        The email is a ``mail.mail`` in the outgoing queue, created in this
+        transaction: if the batch rolls back, the email disappears with its history.
+        """
+        rendered = template._generate_template(
+            self.ids, ("subject", "body_html", "email_from", "partner_to", "reply_to")
+        )
+        for action in self:
+            values = rendered[action.id]
+            partner = action.partner_id.with_context(mail_notify_force_send=False)
+            message = partner.message_post(
+                body=values.get("body_html", ""),
+                subject=values.get("subject"),
+                email_from=values.get("email_from"),
+                reply_to=values.get("reply_to"),
+                partner_ids=values.get("partner_ids") or [action.recipient_id.id],
+                message_type="comment",
+                subtype_xmlid="mail.mt_comment",
+                email_layout_xmlid="mail.mail_notification_light",
+                mail_auto_delete=False,
+            )
+            action.write({"sent_email": True, "mail_message_id": message.id})
+
+    def _produce_letters(self):
+        """Render the letters of all these actions in one PDF engine call, and attach
+        each to its customer's chatter."""
+        report = self.company_id[:1].followup_letter_report_id or self.env.ref(
+            "receivables_followup.action_report_followup_letter"
+        )
+        Report = self.env["ir.actions.report"]
+        if Report.get_wkhtmltopdf_state() in ("install", "broken"):
+            html = Report._render_qweb_html(report, self.ids)[0]
+            contents = dict.fromkeys(self.ids, (html, "html"))
+        else:
+            streams = Report._render_qweb_pdf_prepare_streams(report, None, self.ids)
+            contents = {
+                res_id: (stream["stream"].getvalue(), "pdf")
+                for res_id, stream in streams.items()
+            }
+        for action in self:
+            content, extension = contents[action.id]
+            name = _(
+                "Follow-up %(level)s - %(date)s.%(ext)s",
+                level=action.level_id.name,
+                date=action.date,
+                ext=extension,
+            )
+            attachment = self.env["ir.attachment"].create(
+                {
+                    "name": name,
+                    "raw": content,
+                    "res_model": "res.partner",
+                    "res_id": action.partner_id.id,
+                }
+            )
+            action.partner_id.message_post(
+                body=_("Follow-up letter (%(level)s).", level=action.level_id.name),
+                attachment_ids=attachment.ids,
+                message_type="comment",
+                subtype_xmlid="mail.mt_note",
+            )
+            action.write({"sent_letter": True, "attachment_id": attachment.id})
+
+    def _schedule_activities(self, level):
+        deadline = fields.Date.context_today(self) + timedelta(
+            days=level.activity_deadline_days
+        )
+        partner_model = self.env["ir.model"]._get_id("res.partner")
+        vals_list = []
+        for action in self:
+            vals_list.append(
+                {
+                    "res_model_id": partner_model,
+                    "res_id": action.partner_id.id,
+                    "activity_type_id": level.activity_type_id.id,
+                    "summary": level.activity_summary or level.name,
+                    "date_deadline": deadline,
+                    "user_id": action._activity_user(level).id,
+                    "note": _(
+                        "Follow-up level %(level)s: %(amount)s overdue.",
+                        level=level.name,
+                        amount=action._followup_format(action.amount_claimed),
+                    ),
+                }
+            )
+        activities = self.env["mail.activity"].create(vals_list)
+        for action, activity in zip(self, activities, strict=True):
+            action.write({"scheduled_activity": True, "activity_id": activity.id})
+
+    def _activity_user(self, level):
+        partner = self.partner_id.with_company(self.company_id)
+        if level.activity_assignee == "user":
+            return level.activity_user_id
+        if level.activity_assignee == "salesperson" and partner.user_id:
+            return partner.user_id
+        return partner.collection_user_id or partner.user_id or self.env.user
+
+    def _send_sms(self, level):
+        """Queue an SMS where the SMS module is installed and the customer has a
+        mobile number; elsewhere the channel is silently not available."""
+        if "sms.sms" not in self.env:
+            return
+        for action in self:
+            number = action.recipient_id.mobile or action.partner_id.mobile
+            if not number:
+                continue
+            body = (level.with_context(lang=action.partner_id.lang).sms_body or "").format(
+                partner=action.partner_id.name,
+                amount=action._followup_format(action.amount_claimed),
+                company=action.company_id.name,
+            )
+            action.partner_id._message_sms(body, sms_numbers=[number])
+            action.write({"sent_sms": True})
+
+    def _invoice_legal_amounts(self):
+        """Prepare a draft invoice of the late-payment amounts, when the company
+        wants them invoiced."""
+        for action in self.filtered("company_id.followup_invoice_legal_amounts"):
+            lines = []
+            if action.interest_amount:
+                lines.append(
+                    fields.Command.create(
+                        {"name": _("Late-payment interest"), "price_unit": action.interest_amount}
+                    )
+                )
+            if action.indemnity_amount:
+                lines.append(
+                    fields.Command.create(
+                        {
+                            "name": _("Fixed recovery indemnity (EUR 40 per invoice)"),
+                            "price_unit": action.indemnity_amount,
+                            "quantity": 1,
+                        }
+                    )
+                )
+            if not lines:
+                continue
+            invoice = self.env["account.move"].create(
+                {
+                    "move_type": "out_invoice",
+                    "partner_id": action.partner_id.id,
+                    "company_id": action.company_id.id,
+                    "currency_id": action.company_id.currency_id.id,
+                    "invoice_origin": action.display_name,
+                    "invoice_line_ids": lines,
+                }
+            )
+            invoice.invoice_line_ids.tax_ids = False
+            action.write({"legal_invoice_id": invoice.id})
+
+    def _note_on_invoices(self):
+        """One note per invoice in its chatter, created in one batch."""
+        subtype = self.env.ref("mail.mt_note")
+        vals_list = []
+        for action in self:
+            body = Markup("%s") % _(
+                "Follow-up level %(level)s performed for %(partner)s (%(channels)s).",
+                level=action.level_id.name,
+                partner=action.partner_id.name,
+                channels=action._channels_label(),
+            )
+            for move in action.move_ids:
+                vals_list.append(
+                    {
+                        "model": "account.move",
+                        "res_id": move.id,
+                        "body": body,
+                        "message_type": "notification",
+                        "subtype_id": subtype.id,
+                        "author_id": self.env.user.partner_id.id,
+                    }
+                )
+        self.env["mail.message"].sudo().create(vals_list)
+
+    def _channels_label(self):
+        level = self.level_id
+        labels = []
+        if level.send_email and level.mail_template_id:
+            labels.append(_("email"))
+        if level.print_letter:
+            labels.append(_("letter"))
+        if level.create_activity:
+            labels.append(_("activity"))
+        if level.send_sms:
+            labels.append(_("SMS"))
+        if level.propose_agency_handoff:
+            labels.append(_("agency hand-off proposed"))
+        return ", ".join(labels) or _("no channel")
+
+    # ------------------------------------------------------------------
+    # Manual review
+    # ------------------------------------------------------------------
+    def _check_reviewable(self):
+        if not self.env.user.has_group("receivables_followup.group_followup_user"):
+            raise UserError(_("Only follow-up users can review reminders."))
+        if any(action.state != "to_review" for action in self):
+            raise UserError(_("Only reminders waiting for review can be sent, skipped or postponed."))
+
+    def action_review_send(self):
+        self._check_reviewable()
+        self.write({"state": "pending"})
+        self._perform(origin="manual")
+        return True
+
+    def action_review_skip(self):
+        """Skip the reminder: the invoices are considered at this level, nothing is
+        sent."""
+        self._check_reviewable()
+        today = fields.Date.context_today(self)
+        for action in self:
+            levels = action.level_id.policy_id._engine_levels()[action.policy_id.id]
+            next_dates = {
+                move.id: next_action_date(
+                    move.invoice_date_due, levels, action.level_id.id, today
+                )
+                for move in action.move_ids
+            }
+            action.move_ids._followup_mark_performed(action.level_id, today, next_dates)
+        self.write({"state": "skipped", "user_id": self.env.user.id, "origin": "manual"})
+        return True
+
+    def action_review_postpone(self):
+        self._check_reviewable()
+        return {
+            "type": "ir.actions.act_window",
+            "name": _("Postpone Reminder"),
+            "res_model": "followup.review.postpone",
+            "view_mode": "form",
+            "target": "new",
+            "context": {"default_history_ids": self.ids},
+        }
+
+    def _postpone(self, until):
+        """Put the reminder off until ``until``; the level is proposed again then."""
+        self._check_reviewable()
+        if until <= fields.Date.context_today(self):
+            raise UserError(_("Postpone to a date after today."))
+        moves = self.move_ids
+        moves._followup_release_manual()
+        moves._followup_postpone(until)
+        self.write(
+            {
+                "state": "postponed",
+                "postponed_to": until,
+                "user_id": self.env.user.id,
+                "origin": "manual",
+            }
+        )
+
+    # ------------------------------------------------------------------
+    # Rendering helpers used by the templates and the letter
+    # ------------------------------------------------------------------
+    @api.depends("state", "level_id")
+    def _compute_preview(self):
+        for action in self:
+            template = action.level_id.mail_template_id
+            if not (action.id and template and action.level_id.send_email):
+                action.preview_subject = False
+                action.preview_body = False
+                continue
+            rendered = template._generate_template([action.id], ("subject", "body_html"))
+            action.preview_subject = rendered[action.id].get("subject")
+            action.preview_body = rendered[action.id].get("body_html")
+
+    def _followup_lang(self):
+        return self.recipient_id.lang or self.partner_id.lang or self.env.lang
+
+    def _followup_format(self, amount, currency=None):
+        env = self.with_context(lang=self._followup_lang()).env
+        return formatLang(env, amount, currency_obj=currency or self.currency_id)
+
+    def _followup_invoice_lines(self):
+        """The reminded invoices as display values: amounts in invoice currency."""
+        self.ensure_one()
+        env = self.with_context(lang=self._followup_lang()).env
+        lines = []
+        for move in self.move_ids.sorted(lambda m: (m.invoice_date_due, m.name)):
+            lines.append(
+                {
+                    "name": move.name,
+                    "invoice_date": format_date(env, move.invoice_date),
+                    "due_date": format_date(env, move.invoice_date_due),
+                    "days_overdue": days_overdue(move.invoice_date_due, self.date),
+                    "payment_reference": move.payment_reference or move.name,
+                    "amount_due": formatLang(
+                        env, move.amount_residual, currency_obj=move.currency_id
+                    ),
+                }
+            )
+        return lines
+
+    def _followup_credit_text(self):
+        self.ensure_one()
+        if not self.credit_amount:
+            return ""
+        return _(
+            "Your unreconciled credits of %(credit)s have been deducted from the amount due.",
+            credit=self._followup_format(self.credit_amount),
+        )
+
+    def _responsible(self):
+        partner = self.partner_id.with_company(self.company_id)
+        return partner.collection_user_id or self.env["res.users"]
+
+    def _followup_sender_email(self):
+        self.ensure_one()
+        return self._responsible().email_formatted or self.company_id.email_formatted
+
+    def _followup_signature(self):
+        self.ensure_one()
+        responsible = self._responsible()
+        if responsible:
+            return f"{responsible.name}, {self.company_id.name}"
+        return self.company_id.name

@@ -1,0 +1,300 @@
+import logging
+
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError
+
+from ..services.planner import InvoiceRow, plan_actions
+from ..services.status import ESCALATING
+
+_logger = logging.getLogger(__name__)
+
+#: actions performed per transaction; a crash loses at most one batch of work
+DEFAULT_BATCH_SIZE = 200
+
+
+class FollowupRun(models.Model):
+    """One day's follow-up of one company: its plan, its progress and its report.
+
+    There is one run per company and date: running again the same day resumes the
+    same run instead of planning a second one, which is what makes the run
+    idempotent.
+    """
+
+    _name = "followup.run"
+    _description = "Follow-up Run"
+    _order = "date desc, id desc"
+    _check_company_auto = True
+
+    name = fields.Char(compute="_compute_name", store=True)
+    date = fields.Date(required=True, index=True, readonly=True)
+    company_id = fields.Many2one(
+        "res.company", required=True, index=True, readonly=True
+    )
+    state = fields.Selection(
+        [
+            ("planned", "Planned"),
+            ("running", "Running"),
+            ("done", "Done"),
+        ],
+        default="planned",
+        required=True,
+        readonly=True,
+    )
+    history_ids = fields.One2many("followup.history", "run_id", readonly=True)
+    planned_count = fields.Integer(readonly=True)
+    done_count = fields.Integer(compute="_compute_counts")
+    review_count = fields.Integer(compute="_compute_counts")
+    failed_count = fields.Integer(compute="_compute_counts")
+    covered_partner_count = fields.Integer(
+        string="Customers Covered by Credits",
+        readonly=True,
+        help="Customers not reminded because their credits cover their overdue amount.",
+    )
+    below_minimum_count = fields.Integer(
+        string="Held Back by Minimum", readonly=True
+    )
+    started_at = fields.Datetime(readonly=True)
+    finished_at = fields.Datetime(readonly=True)
+
+    _sql_constraints = [
+        (
+            "company_date_uniq",
+            "unique(company_id, date)",
+            "A company has one follow-up run a day.",
+        ),
+    ]
+
+    @api.depends("date", "company_id")
+    def _compute_name(self):
+        for run in self:
+            run.name = _(
+                "Follow-up of %(date)s (%(company)s)",
+                date=run.date,
+                company=run.company_id.name,
+            )
+
+    def _compute_counts(self):
+        counts = {
+            (run.id, state): count
+            for run, state, count in self.env["followup.history"]._read_group(
+                [("run_id", "in", self.ids)], ["run_id", "state"], ["__count"]
+            )
+        }
+        for run in self:
+            run.done_count = counts.get((run.id, "done"), 0)
+            run.review_count = counts.get((run.id, "to_review"), 0)
+            run.failed_count = counts.get((run.id, "failed"), 0)
+
+    # ------------------------------------------------------------------
+    # Entry points
+    # ------------------------------------------------------------------
+    @api.model
+    def _cron_run_followup(self, batch_size=None):
+        """Scheduled action: plan today's follow-up of every company, then perform
+        one batch of pending actions and report progress.
+
+        Odoo's cron runner commits after each call and calls again while work
+        remains, so a crash loses at most the batch in flight, and that batch left
+        nothing behind: neither its history nor its emails.
+        """
+        today = fields.Date.context_today(self)
+        companies = self.env["res.company"].search([])
+        self._plan_companies(companies, today, origin="cron")
+        done, remaining = self._perform_pending(companies, batch_size=batch_size)
+        self.env["ir.cron"]._notify_progress(done=done, remaining=remaining)
+        return done, remaining
+
+    @api.model
+    def action_run_followup(self):
+        """"Run Follow-up" menu: today's run of the user's selected companies."""
+        if not self.env.user.has_group("receivables_followup.group_followup_user"):
+            raise UserError(_("Only follow-up users can run the follow-up."))
+        today = fields.Date.context_today(self)
+        companies = self.env.companies
+        runs = self._plan_companies(companies, today, origin="manual")
+        remaining = 1
+        while remaining:
+            _done, remaining = self._perform_pending(companies, origin="manual")
+        return {
+            "type": "ir.actions.act_window",
+            "name": _("Follow-up Runs"),
+            "res_model": "followup.run",
+            "view_mode": "list,form",
+            "domain": [("id", "in", runs.ids)],
+        }
+
+    # ------------------------------------------------------------------
+    # Planning
+    # ------------------------------------------------------------------
+    @api.model
+    def _plan_companies(self, companies, today, origin="cron"):
+        """Plan today's run of each company that has none yet; return the runs."""
+        runs = self.search([("company_id", "in", companies.ids), ("date", "=", today)])
+        for company in companies - runs.company_id:
+            runs |= self._plan_company(company, today, origin)
+        return runs
+
+    @api.model
+    def _plan_company(self, company, today, origin):
+        moves = self.env["account.move"]
+        moves._followup_refresh_statuses([company.id], today)
+        run = self.create(
+            {
+                "company_id": company.id,
+                "date": today,
+                "state": "planned",
+                "started_at": fields.Datetime.now(),
+            }
+        )
+        rows, policy_ids, manual_partners = self._planning_rows(company, today)
+        policies = self.env["followup.policy"].browse(policy_ids)
+        plan = plan_actions(
+            today,
+            rows,
+            policies._engine_levels(),
+            credits=self._partner_credits(company),
+            manual_partners=manual_partners,
+        )
+        self.env["followup.history"]._create_from_plan(run, plan, origin)
+        moves._followup_write_next_dates(plan.next_dates)
+        run.write(
+            {
+                "planned_count": len(plan.actions),
+                "covered_partner_count": len(plan.skipped_covered),
+                "below_minimum_count": plan.below_minimum,
+                "state": "running" if plan.actions else "done",
+                "finished_at": False if plan.actions else fields.Datetime.now(),
+            }
+        )
+        _logger.info(
+            "Follow-up of %s for company %s: %s actions planned",
+            today,
+            company.id,
+            len(plan.actions),
+        )
+        return run
+
+    @api.model
+    def _planning_rows(self, company, today):
+        """Read, in one query, the open overdue invoices that may escalate."""
+        self.env["account.move"].flush_model()
+        self.env["res.partner"].flush_model()
+        self.env["followup.history"].flush_model()
+        self.env.cr.execute(
+            """
+            SELECT m.id,
+                   m.commercial_partner_id,
+                   m.invoice_date_due,
+                   m.amount_residual_signed
+                     - COALESCE(m.followup_disputed_amount, 0)
+                       * CASE WHEN m.amount_total <> 0
+                              THEN m.amount_total_signed / m.amount_total
+                              ELSE 1 END,
+                   COALESCE(m.followup_level_id, 0),
+                   m.followup_last_date,
+                   m.followup_resume_date,
+                   m.followup_postponed_to,
+                   (p.collection_policy_id ->> %(company_key)s)::int,
+                   COALESCE((p.collection_no_auto ->> %(company_key)s)::boolean, false)
+              FROM account_move m
+              JOIN res_partner p ON p.id = m.commercial_partner_id
+             WHERE m.company_id = %(company)s
+               AND m.move_type IN ('out_invoice', 'out_receipt')
+               AND m.state = 'posted'
+               AND m.payment_state IN ('not_paid', 'partial')
+               AND m.followup_status IN %(statuses)s
+               AND m.invoice_date_due < %(today)s
+               AND NOT EXISTS (
+                    SELECT 1
+                      FROM followup_history_account_move_rel rel
+                      JOIN followup_history h ON h.id = rel.history_id
+                     WHERE rel.move_id = m.id
+                       AND h.state IN ('pending', 'to_review'))
+            """,
+            {
+                "company": company.id,
+                "company_key": str(company.id),
+                "statuses": ESCALATING,
+                "today": today,
+            },
+        )
+        default_policy = self.env["followup.policy"]._default_for_company(company)
+        rows, policy_ids, manual_partners = [], set(), set()
+        for (
+            move_id,
+            partner_id,
+            due_date,
+            residual,
+            level_id,
+            last_date,
+            resumed_on,
+            postponed_to,
+            policy_id,
+            no_auto,
+        ) in self.env.cr.fetchall():
+            policy_id = policy_id or default_policy.id
+            if not policy_id:
+                continue
+            policy_ids.add(policy_id)
+            if no_auto:
+                manual_partners.add(partner_id)
+            rows.append(
+                InvoiceRow(
+                    id=move_id,
+                    partner_id=partner_id,
+                    policy_id=policy_id,
+                    due_date=due_date,
+                    residual=float(residual),
+                    level_id=level_id,
+                    last_action_date=last_date,
+                    resumed_on=resumed_on,
+                    not_before=postponed_to,
+                )
+            )
+        return rows, list(policy_ids), manual_partners
+
+    @api.model
+    def _partner_credits(self, company):
+        """Unreconciled credits (credit notes, payments) per customer, company
+        currency, positive."""
+        self.env["account.move.line"].flush_model()
+        self.env.cr.execute(
+            """
+            SELECT p.commercial_partner_id, -SUM(l.amount_residual)
+              FROM account_move_line l
+              JOIN account_account a ON a.id = l.account_id
+              JOIN res_partner p ON p.id = l.partner_id
+             WHERE l.company_id = %s
+               AND a.account_type = 'asset_receivable'
+               AND l.parent_state = 'posted'
+               AND NOT l.reconciled
+               AND l.amount_residual < 0
+             GROUP BY p.commercial_partner_id
+            """,
+            [company.id],
+        )
+        return {partner_id: float(amount) for partner_id, amount in self.env.cr.fetchall()}
+
+    # ------------------------------------------------------------------
+    # Performing
+    # ------------------------------------------------------------------
+    @api.model
+    def _perform_pending(self, companies, batch_size=None, origin="cron"):
+        """Perform one batch of pending actions; return (done, remaining)."""
+        batch_size = batch_size or int(
+            self.env["ir.config_parameter"]
+            .sudo()
+            .get_param("receivables_followup.batch_size", DEFAULT_BATCH_SIZE)
+        )
+        History = self.env["followup.history"]
+        domain = [("state", "=", "pending"), ("company_id", "in", companies.ids)]
+        batch = History.search(domain, limit=batch_size, order="id")
+        if batch:
+            batch._perform(origin=origin)
+        remaining = History.search_count(domain)
+        if not remaining:
+            finished = self.search(
+                [("company_id", "in", companies.ids), ("state", "!=", "done")]
+            )
+            finished.write({"state": "done", "finished_at": fields.Datetime.now()})
+        return len(batch), remaining

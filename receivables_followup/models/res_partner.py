@@ -1,0 +1,189 @@
+from odoo import _, fields, models
+
+from odoo.tools.misc import format_date, formatLang
+
+from ..services.levels import days_overdue
+from ..services.status import ESCALATING, MANUAL
+
+
+class ResPartner(models.Model):
+    _inherit = "res.partner"
+
+    collection_user_id = fields.Many2one(
+        "res.users",
+        string="Follow-up Responsible",
+        company_dependent=True,
+        help="The credit controller in charge of this customer; follow-up activities "
+        "are assigned to this person.",
+    )
+    collection_policy_id = fields.Many2one(
+        "followup.policy",
+        string="Follow-up Policy",
+        company_dependent=True,
+        help="Leave empty to use the company's default policy.",
+    )
+    collection_no_auto = fields.Boolean(
+        string="No Automatic Follow-up",
+        company_dependent=True,
+        help="Reminders for this customer are prepared for review and never sent "
+        "automatically.",
+    )
+    collection_amount_due = fields.Monetary(
+        string="Total Due", compute="_compute_collection_amounts",
+        currency_field="collection_currency_id",
+    )
+    collection_amount_overdue = fields.Monetary(
+        string="Total Overdue", compute="_compute_collection_amounts",
+        currency_field="collection_currency_id",
+    )
+    collection_overdue_by_level = fields.Text(
+        string="Overdue by Level", compute="_compute_collection_amounts"
+    )
+    collection_next_date = fields.Date(
+        string="Next Follow-up", compute="_compute_collection_amounts"
+    )
+    collection_currency_id = fields.Many2one(
+        "res.currency", compute="_compute_collection_currency"
+    )
+    collection_dispute_count = fields.Integer(
+        string="Disputes", compute="_compute_collection_dispute_count"
+    )
+
+    def _compute_collection_currency(self):
+        self.collection_currency_id = self.env.company.currency_id
+
+    def _collection_open_invoice_domain(self):
+        return [
+            ("commercial_partner_id", "in", self.commercial_partner_id.ids),
+            ("company_id", "=", self.env.company.id),
+            ("move_type", "in", ("out_invoice", "out_receipt")),
+            ("state", "=", "posted"),
+            ("payment_state", "in", ("not_paid", "partial")),
+        ]
+
+    def _compute_collection_amounts(self):
+        today = fields.Date.context_today(self)
+        moves = self.env["account.move"]
+        domain = self._collection_open_invoice_domain()
+        due = dict(
+            moves._read_group(domain, ["commercial_partner_id"], ["amount_residual_signed:sum"])
+        )
+        overdue = dict(
+            moves._read_group(
+                domain + [("invoice_date_due", "<", today)],
+                ["commercial_partner_id"],
+                ["amount_residual_signed:sum"],
+            )
+        )
+        by_level = {}
+        for partner, level, amount in moves._read_group(
+            domain + [("invoice_date_due", "<", today)],
+            ["commercial_partner_id", "followup_level_id"],
+            ["amount_residual_signed:sum"],
+        ):
+            by_level.setdefault(partner, []).append((level, amount))
+        next_dates = dict(
+            moves._read_group(
+                domain + [("followup_status", "in", ESCALATING + (MANUAL,))],
+                ["commercial_partner_id"],
+                ["followup_next_date:min"],
+            )
+        )
+        currency = self.env.company.currency_id
+        for partner in self:
+            commercial = partner.commercial_partner_id
+            partner.collection_amount_due = due.get(commercial, 0.0)
+            partner.collection_amount_overdue = overdue.get(commercial, 0.0)
+            partner.collection_next_date = next_dates.get(commercial, False)
+            partner.collection_overdue_by_level = "\n".join(
+                f"{level.name or _('No level yet')}: "
+                f"{currency.format(amount)}"
+                for level, amount in sorted(
+                    by_level.get(commercial, []), key=lambda item: item[0].delay
+                )
+            )
+
+    def _compute_collection_dispute_count(self):
+        counts = dict(
+            self.env["followup.dispute"]._read_group(
+                [("partner_id", "in", self.commercial_partner_id.ids)],
+                ["partner_id"],
+                ["__count"],
+            )
+        )
+        for partner in self:
+            partner.collection_dispute_count = counts.get(
+                partner.commercial_partner_id, 0
+            )
+
+    def _collection_policy(self, company):
+        """The policy that applies to this customer in ``company``."""
+        self.ensure_one()
+        policy = self.with_company(company).commercial_partner_id.collection_policy_id
+        return policy or self.env["followup.policy"]._default_for_company(company)
+
+    def action_open_followup_report(self):
+        self.ensure_one()
+        return self.env.ref(
+            "receivables_followup.action_report_followup_partner"
+        ).report_action(self.commercial_partner_id)
+
+    def action_open_dispute(self):
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "name": _("Open Dispute"),
+            "res_model": "followup.dispute",
+            "view_mode": "form",
+            "target": "current",
+            "context": {"default_partner_id": self.commercial_partner_id.id},
+        }
+
+    def action_open_followup_disputes(self):
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "name": _("Disputes"),
+            "res_model": "followup.dispute",
+            "view_mode": "list,form",
+            "domain": [("partner_id", "=", self.commercial_partner_id.id)],
+            "context": {"default_partner_id": self.commercial_partner_id.id},
+        }
+
+    def _collection_report_values(self):
+        """Overdue invoices of this customer in the current company, for display."""
+        self.ensure_one()
+        today = fields.Date.context_today(self)
+        env = self.with_context(lang=self.lang).env
+        status_labels = dict(
+            self.env["account.move"]._fields["followup_status"]._description_selection(env)
+        )
+        moves = self.env["account.move"].search(
+            self._collection_open_invoice_domain() + [("invoice_date_due", "<", today)],
+            order="invoice_date_due, name",
+        )
+        totals = {}
+        lines = []
+        for move in moves:
+            totals[move.currency_id] = totals.get(move.currency_id, 0.0) + move.amount_residual
+            lines.append(
+                {
+                    "name": move.name,
+                    "invoice_date": format_date(env, move.invoice_date),
+                    "due_date": format_date(env, move.invoice_date_due),
+                    "days_overdue": days_overdue(move.invoice_date_due, today),
+                    "level": move.followup_level_id.name or "",
+                    "status": status_labels.get(move.followup_status, ""),
+                    "amount_due": formatLang(
+                        env, move.amount_residual, currency_obj=move.currency_id
+                    ),
+                }
+            )
+        return {
+            "date": format_date(env, today),
+            "lines": lines,
+            "totals": [
+                formatLang(env, amount, currency_obj=currency)
+                for currency, amount in totals.items()
+            ],
+        }
