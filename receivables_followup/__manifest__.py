@@ -40,7 +40,11 @@
     "demo": [
         "demo/followup_demo.xml",
     ],
-    "assets": {},
+    "assets": {
+        "web.assets_tests": [
+            "receivables_followup/static/src/js/tours/*.js",
+        ],
+    },
     "post_init_hook": "post_init_hook",
     "installable": True,
     "application": False,

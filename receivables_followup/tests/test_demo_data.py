@@ -1,0 +1,48 @@
+from datetime import timedelta
+
+from odoo import fields
+from odoo.tests import TransactionCase, tagged
+
+
+@tagged("-standard", "receivables_followup_demo", "post_install", "-at_install")
+class TestDemoData(TransactionCase):
+    """Runs only on a database installed with demo data (second test stage)."""
+
+    def test_demo_invoices_cover_every_overdue_stage_in_two_currencies(self):
+        invoices = self.env["account.move"].search(
+            [("partner_id.name", "in", self._demo_customers()), ("move_type", "=", "out_invoice")]
+        )
+        today = fields.Date.context_today(self)
+        overdue_days = {(today - move.invoice_date_due).days for move in invoices}
+        levels = self.env["followup.policy"]._default_for_company(self.env.company).level_ids
+        for level in levels:
+            self.assertTrue(
+                any(days >= level.delay for days in overdue_days), level.name
+            )
+        self.assertTrue(any(days < 0 for days in overdue_days), "an invoice not yet due")
+        self.assertEqual(len(invoices.currency_id), 2)
+        self.assertIn("excluded", invoices.mapped("followup_status"))
+        self.assertIn("paused_promise", invoices.mapped("followup_status"))
+        self.assertIn("paused_dispute", invoices.mapped("followup_status"))
+
+    def test_demo_customers_in_france_and_elsewhere(self):
+        partners = self.env["res.partner"].search([("name", "in", self._demo_customers())])
+        countries = partners.country_id.mapped("code")
+        self.assertIn("FR", countries)
+        self.assertGreater(len(countries), 2)
+
+    def test_followup_run_on_demo_data_plans_reminders(self):
+        run = self.env["followup.run"].with_context(
+            mail_notify_force_send=False
+        )._plan_companies(self.env.company, fields.Date.context_today(self) + timedelta(0))
+        self.assertGreater(run.planned_count, 0)
+
+    @staticmethod
+    def _demo_customers():
+        return [
+            "Boulangerie Martin SARL",
+            "Transports Lefèvre SAS",
+            "Hansen Maschinenbau GmbH",
+            "Northwind Traders Ltd",
+            "Acme Supplies Inc.",
+        ]

@@ -1,0 +1,13 @@
+from odoo.tests import HttpCase, tagged
+
+
+@tagged("post_install", "-at_install")
+class TestFollowupUi(HttpCase):
+    """The Follow-up menu renders in a real browser (headless Chromium)."""
+
+    def test_followup_menu_renders(self):
+        self.start_tour(
+            "/odoo/action-account.action_move_out_invoice_type",
+            "receivables_followup_menu_tour",
+            login="admin",
+        )
