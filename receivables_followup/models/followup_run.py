@@ -180,6 +180,7 @@ class FollowupRun(models.Model):
         self.env["account.move"].flush_model()
         self.env["res.partner"].flush_model()
         self.env["followup.history"].flush_model()
+        default_policy = self.env["followup.policy"]._default_for_company(company)
         self.env.cr.execute(
             """
             SELECT m.id,
@@ -218,7 +219,6 @@ class FollowupRun(models.Model):
                 "today": today,
             },
         )
-        default_policy = self.env["followup.policy"]._default_for_company(company)
         rows, policy_ids, manual_partners = [], set(), set()
         for (
             move_id,
