@@ -1,7 +1,11 @@
+from markupsafe import Markup
+
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
+from odoo.tools.misc import format_date, formatLang
 
 from ..services import status as followup_status
+from ..services.levels import days_overdue
 
 FOLLOWUP_STATUSES = [
     (followup_status.NOT_DUE, "Not Due"),
@@ -287,6 +291,92 @@ class AccountMove(models.Model):
         self.invalidate_recordset(["followup_manual_pending", "followup_status"])
 
     # ------------------------------------------------------------------
+    # Engine helpers used by the follow-up actions
+    # ------------------------------------------------------------------
+    def _followup_display_lines(self, lang, on_date):
+        """These invoices as reminder lines, in ``lang``, days late on ``on_date``.
+
+        Amounts are in each invoice's own currency, as the customer knows them.
+        """
+        env = self.with_context(lang=lang).env
+        return [
+            {
+                "name": move.name,
+                "invoice_date": format_date(env, move.invoice_date),
+                "due_date": format_date(env, move.invoice_date_due),
+                "days_overdue": days_overdue(move.invoice_date_due, on_date),
+                "payment_reference": move.payment_reference or move.name,
+                "amount_due": formatLang(
+                    env, move.amount_residual, currency_obj=move.currency_id
+                ),
+            }
+            for move in self.sorted(lambda m: (m.invoice_date_due, m.name))
+        ]
+
+    def _followup_post_note(self, text):
+        """Post ``text`` (plain, escaped) as a note in each invoice's chatter, in one
+        batch of mail.message creations."""
+        subtype = self.env.ref("mail.mt_note")
+        body = Markup("%s") % text
+        # sudo: a follow-up user may post on invoices it can read; the note is
+        # written by the engine on the user's behalf, author set explicitly.
+        self.env["mail.message"].sudo().create(
+            [
+                {
+                    "model": "account.move",
+                    "res_id": move.id,
+                    "body": body,
+                    "message_type": "notification",
+                    "subtype_id": subtype.id,
+                    "author_id": self.env.user.partner_id.id,
+                }
+                for move in self
+            ]
+        )
+
+    @api.model
+    def _followup_create_legal_invoice(
+        self, partner, company, interest, indemnity, origin=None
+    ):
+        """Draft invoice to ``partner`` of the French late-payment amounts, in
+        ``company``'s currency, untaxed (they are damages, outside the VAT scope)."""
+        lines = []
+        if interest:
+            lines.append(
+                fields.Command.create(
+                    {
+                        "name": _("Late-payment interest"),
+                        "price_unit": interest,
+                        "quantity": 1,
+                        "tax_ids": [fields.Command.clear()],
+                    }
+                )
+            )
+        if indemnity:
+            lines.append(
+                fields.Command.create(
+                    {
+                        "name": _("Fixed recovery indemnity (EUR 40 per invoice)"),
+                        "price_unit": indemnity,
+                        "quantity": 1,
+                        "tax_ids": [fields.Command.clear()],
+                    }
+                )
+            )
+        if not lines:
+            return self.browse()
+        return self.with_company(company).create(
+            {
+                "move_type": "out_invoice",
+                "partner_id": partner.id,
+                "company_id": company.id,
+                "currency_id": company.currency_id.id,
+                "invoice_origin": origin,
+                "invoice_line_ids": lines,
+            }
+        )
+
+    # ------------------------------------------------------------------
     # Disputes
     # ------------------------------------------------------------------
     def action_open_dispute(self):
@@ -320,3 +410,46 @@ class AccountMove(models.Model):
             "view_mode": "list,form",
             "domain": [("id", "in", disputes.ids)],
         }
+
+    def _followup_register_promise(self, promise_date, author):
+        """Record the customer's promise to pay by ``promise_date``.
+
+        The invoice is paused until that date (status 'paused: promise to pay') and
+        the customer's follow-up responsible gets an activity to check, on that day,
+        that the payment came. Called from the customer portal.
+
+        :param date promise_date: today or later
+        :param author: res.partner who made the promise (posted as its message)
+        :raise UserError: closed or disputed invoice, or a date in the past
+        """
+        self.ensure_one()
+        today = fields.Date.context_today(self)
+        if self.state != "posted" or self.payment_state not in ("not_paid", "partial"):
+            raise UserError(
+                _("%(invoice)s is already paid: there is nothing to promise.", invoice=self.name)
+            )
+        if self.followup_dispute_paused:
+            raise UserError(
+                _(
+                    "%(invoice)s is disputed: its follow-up is already paused.",
+                    invoice=self.name,
+                )
+            )
+        if promise_date < today:
+            raise UserError(_("The promised payment date cannot be in the past."))
+        self.write({"followup_promise_date": promise_date})
+        self.message_post(
+            body=_("The customer promises to pay by %(date)s.", date=promise_date),
+            author_id=author.id,
+            message_type="comment",
+            subtype_xmlid="mail.mt_comment",
+        )
+        responsible = self.env["followup.dispute"]._default_responsible(
+            self.commercial_partner_id, self
+        )
+        self.activity_schedule(
+            "receivables_followup.mail_activity_type_promise_check",
+            date_deadline=promise_date,
+            user_id=responsible.id,
+            summary=_("Check the payment promised for %(date)s", date=promise_date),
+        )

@@ -1,15 +1,18 @@
+import logging
 from collections import defaultdict
 from datetime import timedelta
 
-from markupsafe import Markup
+import psycopg2
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
-from odoo.tools.misc import format_date, formatLang
+from odoo.tools.misc import formatLang
 
 from ..services.interest import late_interest, recovery_indemnity
-from ..services.levels import days_overdue, next_action_date
+from ..services.levels import next_action_date
 from ..services.status import PAUSED
+
+_logger = logging.getLogger(__name__)
 
 
 class FollowupHistory(models.Model):
@@ -92,13 +95,6 @@ class FollowupHistory(models.Model):
     postponed_to = fields.Date(readonly=True)
     note = fields.Text(readonly=True)
 
-    @api.depends("partner_id", "level_id", "date")
-    def _compute_display_name(self):
-        for action in self:
-            action.display_name = (
-                f"{action.partner_id.display_name} - {action.level_id.name} "
-                f"({action.date})"
-            )
     credit_amount = fields.Monetary(
         string="Credits Deducted",
         readonly=True,
@@ -107,6 +103,14 @@ class FollowupHistory(models.Model):
     )
     preview_subject = fields.Char(compute="_compute_preview")
     preview_body = fields.Html(compute="_compute_preview", sanitize=False)
+
+    @api.depends("partner_id", "level_id", "date")
+    def _compute_display_name(self):
+        for action in self:
+            action.display_name = (
+                f"{action.partner_id.display_name} - {action.level_id.name} "
+                f"({action.date})"
+            )
 
     # ------------------------------------------------------------------
     # Planning
@@ -136,6 +140,7 @@ class FollowupHistory(models.Model):
                 }
             )
         actions = self.create(vals_list)
+        actions._compute_legal_amounts(run.date)
         manual_move_ids = [
             move_id for action in plan.actions if action.manual for move_id in action.invoice_ids
         ]
@@ -199,6 +204,23 @@ class FollowupHistory(models.Model):
         actions.write({"state": "done", "user_id": user.id, "origin": origin})
         return actions
 
+    def _perform_isolated(self, origin="cron"):
+        """Perform this action alone in a savepoint; mark it failed if it raises.
+
+        Used after its batch failed, so that one broken action (a template error,
+        an invalid address) neither blocks the queue nor rolls back the others.
+        """
+        self.ensure_one()
+        try:
+            with self.env.cr.savepoint():
+                self._perform(origin=origin)
+        except psycopg2.OperationalError:
+            raise
+        except Exception as error:  # noqa: BLE001 - recorded on the action
+            _logger.exception("Follow-up action %s failed", self.id)
+            self.env.invalidate_all()
+            self.write({"state": "failed", "note": str(error)})
+
     def _drop_closed_invoices(self):
         still_due = self.browse()
         for action in self:
@@ -208,7 +230,14 @@ class FollowupHistory(models.Model):
             )
             if open_moves:
                 if open_moves != action.move_ids:
-                    action.move_ids = [fields.Command.set(open_moves.ids)]
+                    # Claim no more than what is still open on the remaining invoices.
+                    still_open = sum(open_moves.mapped("amount_residual_signed"))
+                    action.write(
+                        {
+                            "move_ids": [fields.Command.set(open_moves.ids)],
+                            "amount_claimed": min(action.amount_claimed, still_open),
+                        }
+                    )
                 still_due |= action
             else:
                 action.write(
@@ -266,28 +295,18 @@ class FollowupHistory(models.Model):
                 reply_to=values.get("reply_to"),
                 partner_ids=values.get("partner_ids") or [action.recipient_id.id],
                 message_type="comment",
-                subtype_xmlid="mail.mt_comment",
+                # A note notifies the recipients named above and no one else: the
+                # customer's followers (salespeople) do not get a copy of each
+                # reminder.
+                subtype_xmlid="mail.mt_note",
                 email_layout_xmlid="mail.mail_notification_light",
                 mail_auto_delete=False,
             )
             action.write({"sent_email": True, "mail_message_id": message.id})
 
     def _produce_letters(self):
-        """Render the letters of all these actions in one PDF engine call, and attach
-        each to its customer's chatter."""
-        report = self.company_id[:1].followup_letter_report_id or self.env.ref(
-            "receivables_followup.action_report_followup_letter"
-        )
-        Report = self.env["ir.actions.report"]
-        if Report.get_wkhtmltopdf_state() in ("install", "broken"):
-            html = Report._render_qweb_html(report, self.ids)[0]
-            contents = dict.fromkeys(self.ids, (html, "html"))
-        else:
-            streams = Report._render_qweb_pdf_prepare_streams(report, None, self.ids)
-            contents = {
-                res_id: (stream["stream"].getvalue(), "pdf")
-                for res_id, stream in streams.items()
-            }
+        """Render one letter per action and attach it to its customer's chatter."""
+        contents = self._render_letters()
         for action in self:
             content, extension = contents[action.id]
             name = _(
@@ -311,6 +330,33 @@ class FollowupHistory(models.Model):
                 subtype_xmlid="mail.mt_note",
             )
             action.write({"sent_letter": True, "attachment_id": attachment.id})
+
+    def _render_letters(self):
+        """{action id: (content, extension)}: the letters in one PDF engine call.
+
+        wkhtmltopdf renders the batch as one document that Odoo splits by page or
+        outline; when it cannot (a letter running over two pages), the letters it
+        could not separate are rendered one by one.
+        """
+        report = self.company_id[:1].followup_letter_report_id or self.env.ref(
+            "receivables_followup.action_report_followup_letter"
+        )
+        Report = self.env["ir.actions.report"]
+        if Report.get_wkhtmltopdf_state() in ("install", "broken"):
+            return {
+                action.id: (Report._render_qweb_html(report, action.ids)[0], "html")
+                for action in self
+            }
+        streams = Report._render_qweb_pdf_prepare_streams(report, None, self.ids)
+        contents = {
+            res_id: (data["stream"].getvalue(), "pdf")
+            for res_id, data in streams.items()
+            if res_id and data.get("stream")
+        }
+        for action in self.filtered(lambda act: act.id not in contents):
+            stream = Report._render_qweb_pdf_prepare_streams(report, None, action.ids)
+            contents[action.id] = (stream[action.id]["stream"].getvalue(), "pdf")
+        return contents
 
     def _schedule_activities(self, level):
         deadline = fields.Date.context_today(self) + timedelta(
@@ -360,68 +406,36 @@ class FollowupHistory(models.Model):
                 amount=action._followup_format(action.amount_claimed),
                 company=action.company_id.name,
             )
-            action.partner_id._message_sms(body, sms_numbers=[number])
+            # Queued, sent by the SMS cron after this batch commits: an SMS sent now
+            # could not be recalled if the batch rolled back.
+            action.partner_id._message_sms(body, sms_numbers=[number], put_in_queue=True)
             action.write({"sent_sms": True})
 
     def _invoice_legal_amounts(self):
         """Prepare a draft invoice of the late-payment amounts, when the company
         wants them invoiced."""
         for action in self.filtered("company_id.followup_invoice_legal_amounts"):
-            lines = []
-            if action.interest_amount:
-                lines.append(
-                    fields.Command.create(
-                        {"name": _("Late-payment interest"), "price_unit": action.interest_amount}
-                    )
-                )
-            if action.indemnity_amount:
-                lines.append(
-                    fields.Command.create(
-                        {
-                            "name": _("Fixed recovery indemnity (EUR 40 per invoice)"),
-                            "price_unit": action.indemnity_amount,
-                            "quantity": 1,
-                        }
-                    )
-                )
-            if not lines:
-                continue
-            invoice = self.env["account.move"].create(
-                {
-                    "move_type": "out_invoice",
-                    "partner_id": action.partner_id.id,
-                    "company_id": action.company_id.id,
-                    "currency_id": action.company_id.currency_id.id,
-                    "invoice_origin": action.display_name,
-                    "invoice_line_ids": lines,
-                }
+            invoice = self.env["account.move"]._followup_create_legal_invoice(
+                action.partner_id,
+                action.company_id,
+                action.interest_amount,
+                action.indemnity_amount,
+                origin=action.display_name,
             )
-            invoice.invoice_line_ids.tax_ids = False
-            action.write({"legal_invoice_id": invoice.id})
+            if invoice:
+                action.write({"legal_invoice_id": invoice.id})
 
     def _note_on_invoices(self):
-        """One note per invoice in its chatter, created in one batch."""
-        subtype = self.env.ref("mail.mt_note")
-        vals_list = []
+        """One note per reminded invoice in its chatter."""
         for action in self:
-            body = Markup("%s") % _(
-                "Follow-up level %(level)s performed for %(partner)s (%(channels)s).",
-                level=action.level_id.name,
-                partner=action.partner_id.name,
-                channels=action._channels_label(),
-            )
-            for move in action.move_ids:
-                vals_list.append(
-                    {
-                        "model": "account.move",
-                        "res_id": move.id,
-                        "body": body,
-                        "message_type": "notification",
-                        "subtype_id": subtype.id,
-                        "author_id": self.env.user.partner_id.id,
-                    }
+            action.move_ids._followup_post_note(
+                _(
+                    "Follow-up level %(level)s performed for %(partner)s (%(channels)s).",
+                    level=action.level_id.name,
+                    partner=action.partner_id.name,
+                    channels=action._channels_label(),
                 )
-        self.env["mail.message"].sudo().create(vals_list)
+            )
 
     def _channels_label(self):
         level = self.level_id
@@ -523,22 +537,7 @@ class FollowupHistory(models.Model):
     def _followup_invoice_lines(self):
         """The reminded invoices as display values: amounts in invoice currency."""
         self.ensure_one()
-        env = self.with_context(lang=self._followup_lang()).env
-        lines = []
-        for move in self.move_ids.sorted(lambda m: (m.invoice_date_due, m.name)):
-            lines.append(
-                {
-                    "name": move.name,
-                    "invoice_date": format_date(env, move.invoice_date),
-                    "due_date": format_date(env, move.invoice_date_due),
-                    "days_overdue": days_overdue(move.invoice_date_due, self.date),
-                    "payment_reference": move.payment_reference or move.name,
-                    "amount_due": formatLang(
-                        env, move.amount_residual, currency_obj=move.currency_id
-                    ),
-                }
-            )
-        return lines
+        return self.move_ids._followup_display_lines(self._followup_lang(), self.date)
 
     def _followup_credit_text(self):
         self.ensure_one()

@@ -1,5 +1,7 @@
 import logging
 
+import psycopg2
+
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 
@@ -90,31 +92,47 @@ class FollowupRun(models.Model):
     # ------------------------------------------------------------------
     @api.model
     def _cron_run_followup(self, batch_size=None):
-        """Scheduled action: plan today's follow-up of every company, then perform
-        one batch of pending actions and report progress.
+        """Scheduled action: one unit of work per call, then report progress.
 
-        Odoo's cron runner commits after each call and calls again while work
-        remains, so a crash loses at most the batch in flight, and that batch left
-        nothing behind: neither its history nor its emails.
+        A call either plans today's run of the companies that have none yet, or
+        performs one batch of pending actions. Odoo's cron runner commits after each
+        call and calls again while work remains: the plan is committed before anything
+        is performed, a crash loses at most the batch in flight, and that batch left
+        nothing behind (neither its history nor its emails).
+
+        :returns: (done, remaining) as reported to ``ir.cron._notify_progress``
         """
         today = fields.Date.context_today(self)
         companies = self.env["res.company"].search([])
-        self._plan_companies(companies, today, origin="cron")
-        done, remaining = self._perform_pending(companies, batch_size=batch_size)
+        planned = self.search([("company_id", "in", companies.ids), ("date", "=", today)])
+        new_runs = self._plan_companies(companies - planned.company_id, today, origin="cron")
+        if sum(new_runs.mapped("planned_count")):
+            done = len(new_runs)
+            remaining = self.env["followup.history"].search_count(
+                [("state", "=", "pending"), ("company_id", "in", companies.ids)]
+            )
+        else:
+            done, remaining = self._perform_pending(companies, batch_size=batch_size)
         self.env["ir.cron"]._notify_progress(done=done, remaining=remaining)
         return done, remaining
 
     @api.model
     def action_run_followup(self):
-        """"Run Follow-up" menu: today's run of the user's selected companies."""
+        """"Run Follow-up" menu: plan today's run of the user's selected companies.
+
+        The plan is committed with this request; the scheduled action is triggered
+        to perform it in batches, so no user request holds one long transaction
+        over every reminder, and only the cron worker (which holds the cron lock)
+        ever performs pending actions.
+        """
         if not self.env.user.has_group("receivables_followup.group_followup_user"):
             raise UserError(_("Only follow-up users can run the follow-up."))
         today = fields.Date.context_today(self)
-        companies = self.env.companies
-        runs = self._plan_companies(companies, today, origin="manual")
-        remaining = 1
-        while remaining:
-            _done, remaining = self._perform_pending(companies, origin="manual")
+        runs = self._plan_companies(self.env.companies, today, origin="manual")
+        if runs.filtered(lambda run: run.state != "done"):
+            # sudo: follow-up users may not read ir.cron; triggering only asks the
+            # cron worker to run the follow-up job soon.
+            self.env.ref("receivables_followup.ir_cron_followup_run").sudo()._trigger()
         return {
             "type": "ir.actions.act_window",
             "name": _("Follow-up Runs"),
@@ -280,7 +298,14 @@ class FollowupRun(models.Model):
     # ------------------------------------------------------------------
     @api.model
     def _perform_pending(self, companies, batch_size=None, origin="cron"):
-        """Perform one batch of pending actions; return (done, remaining)."""
+        """Perform one batch of pending actions; return (done, remaining).
+
+        The batch runs in a savepoint. When it raises, it is rolled back and its
+        actions are performed one by one, each in its own savepoint: the ones that
+        still fail are marked failed (their invoices are planned again on the next
+        day's run) instead of blocking the queue forever. Database concurrency errors
+        are not caught: the whole call is retried by the cron runner.
+        """
         batch_size = batch_size or int(
             self.env["ir.config_parameter"]
             .sudo()
@@ -290,7 +315,16 @@ class FollowupRun(models.Model):
         domain = [("state", "=", "pending"), ("company_id", "in", companies.ids)]
         batch = History.search(domain, limit=batch_size, order="id")
         if batch:
-            batch._perform(origin=origin)
+            try:
+                with self.env.cr.savepoint():
+                    batch._perform(origin=origin)
+            except psycopg2.OperationalError:
+                raise
+            except Exception:  # noqa: BLE001 - isolate the action that fails
+                _logger.exception("Follow-up batch failed; retrying action by action")
+                self.env.invalidate_all()
+                for action in batch.exists():
+                    action._perform_isolated(origin)
         remaining = History.search_count(domain)
         if not remaining:
             finished = self.search(

@@ -1,0 +1,68 @@
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError
+
+
+class FollowupExcludeWizard(models.TransientModel):
+    """Exclude invoices from the follow-up, include them again, or record a
+    customer's promise to pay."""
+
+    _name = "followup.exclude.wizard"
+    _description = "Follow-up Exclusion / Promise to Pay"
+
+    move_ids = fields.Many2many(
+        "account.move",
+        string="Invoices",
+        domain=[("move_type", "in", ("out_invoice", "out_receipt"))],
+    )
+    mode = fields.Selection(
+        [
+            ("exclude", "Exclude from follow-up"),
+            ("include", "Include again"),
+            ("promise", "Promise to pay"),
+        ],
+        required=True,
+        default="exclude",
+    )
+    reason = fields.Char(string="Exclusion Reason")
+    promise_date = fields.Date(string="Promised Payment Date")
+
+    @api.model
+    def default_get(self, fields_list):
+        values = super().default_get(fields_list)
+        if self.env.context.get("active_model") == "account.move":
+            values.setdefault(
+                "move_ids",
+                [fields.Command.set(self.env.context.get("active_ids") or [])],
+            )
+        return values
+
+    def action_confirm(self):
+        """Apply the choice to the invoices; return the window close action."""
+        self.ensure_one()
+        moves = self.move_ids.filtered(
+            lambda move: move.move_type in ("out_invoice", "out_receipt")
+        )
+        if not moves:
+            raise UserError(_("Select customer invoices."))
+        today = fields.Date.context_today(self)
+        if self.mode == "exclude":
+            if not self.reason:
+                raise UserError(_("Give the reason of the exclusion."))
+            moves.write(
+                {"followup_excluded": True, "followup_exclusion_reason": self.reason}
+            )
+        elif self.mode == "include":
+            # Resuming from today: the next level waits its gap instead of firing
+            # the levels missed while the invoice was excluded.
+            moves.write(
+                {
+                    "followup_excluded": False,
+                    "followup_exclusion_reason": False,
+                    "followup_resume_date": today,
+                }
+            )
+        else:
+            if not self.promise_date or self.promise_date < today:
+                raise UserError(_("The promised payment date must be today or later."))
+            moves.write({"followup_promise_date": self.promise_date})
+        return {"type": "ir.actions.act_window_close"}
