@@ -35,6 +35,7 @@
         "views/res_config_settings_views.xml",
         "views/portal_templates.xml",
         "wizards/followup_review_postpone_views.xml",
+        "wizards/followup_exclude_wizard_views.xml",
         "views/menus.xml",
     ],
     "demo": [

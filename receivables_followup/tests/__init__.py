@@ -1,3 +1,5 @@
 from . import test_install
 from . import test_ui
 from . import test_demo_data
+from . import test_followup_services
+from . import test_followup_levels

@@ -1,1 +1,2 @@
 from . import followup_review_postpone
+from . import followup_exclude_wizard
