@@ -394,7 +394,12 @@ class AccountMove(models.Model):
                 "default_partner_id": partner.id,
                 "default_company_id": self[:1].company_id.id,
                 "default_line_ids": [
-                    fields.Command.create({"move_id": move.id, "amount": move.amount_residual})
+                    fields.Command.create(
+                        {
+                            "move_id": move.id,
+                            "amount": move.amount_residual - move.followup_disputed_amount,
+                        }
+                    )
                     for move in self
                 ],
             },

@@ -1,12 +1,20 @@
-from odoo import api, fields, models
+from datetime import timedelta
+
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError, ValidationError
+
+from ..services import dispute as rules
+
+DEFAULT_DEADLINE_DAYS = 14
 
 
 class FollowupDispute(models.Model):
     """A customer's dispute of one or more invoices.
 
-    While a dispute is open or under review, its invoices do not escalate. The
-    workflow and the service other code calls to open one are added by the disputes
-    feature; this class holds the record.
+    While a dispute is open or under review, its invoices do not escalate (see
+    ``account.move._compute_followup_dispute``). Other parts of the addon open a
+    dispute with :meth:`_open_dispute`; every change of state goes through
+    :meth:`_change_state`, which knows the allowed source states.
     """
 
     _name = "followup.dispute"
@@ -32,6 +40,12 @@ class FollowupDispute(models.Model):
     line_ids = fields.One2many(
         "followup.dispute.line", "dispute_id", string="Disputed Invoices", copy=False
     )
+    invoice_ids = fields.Many2many(
+        "account.move",
+        string="Invoices",
+        compute="_compute_invoice_ids",
+        search="_search_invoice_ids",
+    )
     reason_id = fields.Many2one("followup.dispute.reason", required=True, tracking=True)
     description = fields.Html()
     user_id = fields.Many2one(
@@ -40,29 +54,50 @@ class FollowupDispute(models.Model):
         tracking=True,
         default=lambda self: self.env.user,
     )
-    date_deadline = fields.Date(string="Deadline", tracking=True)
+    date_deadline = fields.Date(
+        string="Deadline",
+        tracking=True,
+        default=lambda self: (
+            fields.Date.context_today(self) + timedelta(days=DEFAULT_DEADLINE_DAYS)
+        ),
+    )
+    date_opened = fields.Date(
+        string="Opened On",
+        required=True,
+        readonly=True,
+        copy=False,
+        default=fields.Date.context_today,
+    )
+    age_days = fields.Integer(
+        string="Age (Days)",
+        compute="_compute_age_days",
+        help="Days since the dispute was opened, until it was closed.",
+    )
     state = fields.Selection(
         [
-            ("open", "Open"),
-            ("under_review", "Under Review"),
-            ("resolved", "Resolved"),
-            ("cancelled", "Cancelled"),
+            (rules.OPEN, "Open"),
+            (rules.UNDER_REVIEW, "Under Review"),
+            (rules.RESOLVED, "Resolved"),
+            (rules.CANCELLED, "Cancelled"),
         ],
-        default="open",
+        default=rules.OPEN,
         required=True,
         tracking=True,
         index=True,
+        readonly=True,
+        copy=False,
     )
     resolution = fields.Selection(
         [
-            ("credit_note", "Credit Note"),
-            ("correction", "Correction"),
-            ("rejected", "Rejected"),
+            (rules.CREDIT_NOTE, "Credit Note"),
+            (rules.CORRECTION, "Correction"),
+            (rules.REJECTED, "Rejected"),
         ],
         tracking=True,
         copy=False,
+        readonly=True,
     )
-    rejection_reason = fields.Text(copy=False)
+    rejection_reason = fields.Text(copy=False, readonly=True)
     credit_note_ids = fields.Many2many(
         "account.move",
         "followup_dispute_credit_note_rel",
@@ -70,7 +105,9 @@ class FollowupDispute(models.Model):
         "move_id",
         string="Credit Notes",
         copy=False,
+        readonly=True,
     )
+    credit_note_count = fields.Integer(compute="_compute_credit_note_count")
     origin = fields.Selection(
         [("internal", "Internal"), ("portal", "Customer Portal"), ("agency", "Agency")],
         default="internal",
@@ -86,3 +123,453 @@ class FollowupDispute(models.Model):
     def _compute_amount_disputed(self):
         for dispute in self:
             dispute.amount_disputed = sum(dispute.line_ids.mapped("amount_company"))
+
+    @api.depends("line_ids.move_id")
+    def _compute_invoice_ids(self):
+        for dispute in self:
+            dispute.invoice_ids = dispute.line_ids.move_id
+
+    def _search_invoice_ids(self, operator, value):
+        return [("line_ids.move_id", operator, value)]
+
+    @api.depends("credit_note_ids")
+    def _compute_credit_note_count(self):
+        for dispute in self:
+            dispute.credit_note_count = len(dispute.credit_note_ids)
+
+    @api.depends("date_opened", "date_closed")
+    @api.depends_context("date")
+    def _compute_age_days(self):
+        today = fields.Date.context_today(self)
+        for dispute in self:
+            end = dispute.date_closed or today
+            dispute.age_days = (
+                (end - dispute.date_opened).days if dispute.date_opened else 0
+            )
+
+    def _compute_access_url(self):
+        super()._compute_access_url()
+        for dispute in self:
+            dispute.access_url = f"/my/disputes/{dispute.id}"
+
+    @api.constrains("partner_id")
+    def _check_partner_commercial(self):
+        for dispute in self:
+            if dispute.partner_id != dispute.partner_id.commercial_partner_id:
+                raise ValidationError(
+                    _(
+                        "A dispute belongs to the customer's commercial entity "
+                        "(%(entity)s), not to one of its contacts.",
+                        entity=dispute.partner_id.commercial_partner_id.display_name,
+                    )
+                )
+
+    # ------------------------------------------------------------------
+    # CRUD
+    # ------------------------------------------------------------------
+    @api.model_create_multi
+    def create(self, vals_list):
+        for vals in vals_list:
+            if vals.get("name", "/") == "/":
+                vals["name"] = self.env["ir.sequence"].next_by_code("followup.dispute")
+        disputes = super().create(vals_list)
+        for dispute in disputes:
+            if not dispute.line_ids:
+                raise ValidationError(_("A dispute needs at least one invoice."))
+        disputes._schedule_review_activity()
+        disputes._post_opening_note()
+        return disputes
+
+    def write(self, vals):
+        if "state" in vals and not self.env.context.get(
+            "followup_dispute_state_change"
+        ):
+            raise UserError(_("Use the dispute's buttons to change its state."))
+        return super().write(vals)
+
+    def unlink(self):
+        if any(dispute.state != rules.CANCELLED for dispute in self):
+            raise UserError(_("Only cancelled disputes can be deleted."))
+        return super().unlink()
+
+    def _schedule_review_activity(self):
+        """Ask the responsible person to review disputes opened by someone else."""
+        activity_type = self.env.ref(
+            "receivables_followup.mail_activity_type_dispute_review",
+            raise_if_not_found=False,
+        )
+        for dispute in self:
+            if not dispute.user_id or dispute.user_id == self.env.user:
+                continue
+            dispute.activity_schedule(
+                activity_type_id=activity_type.id if activity_type else False,
+                user_id=dispute.user_id.id,
+                date_deadline=dispute.date_deadline,
+                summary=_("Review dispute %(name)s", name=dispute.name),
+            )
+
+    def _post_opening_note(self):
+        for dispute in self:
+            dispute.message_post(
+                body=_(
+                    "Dispute opened: follow-up paused for %(invoices)s.",
+                    invoices=", ".join(dispute.line_ids.move_id.mapped("name")),
+                ),
+                subtype_xmlid="mail.mt_note",
+            )
+
+    # ------------------------------------------------------------------
+    # Service for the rest of the addon
+    # ------------------------------------------------------------------
+    @api.model
+    def _open_dispute(
+        self,
+        partner,
+        invoice_amounts,
+        reason_code,
+        description=None,
+        origin="internal",
+        user=None,
+        attachments=None,
+    ):
+        """Open a dispute and pause the follow-up of its invoices.
+
+        :param partner: res.partner, the customer (any contact; the dispute goes to
+            its commercial entity)
+        :param dict invoice_amounts: {account.move: disputed amount in the invoice's
+            currency}; ``None`` as amount disputes the whole residual
+        :param str reason_code: ``code`` of a followup.dispute.reason (e.g.
+            ``'pricing'``, ``'not_received'``, ``'other'``)
+        :param str description: what the customer says, plain text or HTML
+        :param str origin: ``'internal'``, ``'portal'`` or ``'agency'``
+        :param user: res.users responsible for the dispute; by default the
+            customer's follow-up responsible, else the invoices' salesperson
+        :param attachments: ir.attachment records to attach to the dispute
+        :return: the new followup.dispute
+        :raise UserError: unknown reason, no invoice, or an invoice that cannot be
+            disputed for that amount; nothing is written then
+        """
+        commercial = partner.commercial_partner_id
+        reason = self.env["followup.dispute.reason"].search(
+            [("code", "=", reason_code)], limit=1
+        )
+        if not reason:
+            raise UserError(_("Unknown dispute reason “%(code)s”.", code=reason_code))
+        moves = self.env["account.move"].union(*invoice_amounts)
+        if not moves:
+            raise UserError(_("A dispute needs at least one invoice."))
+        if len(moves.company_id) > 1:
+            raise UserError(_("Dispute the invoices of one company at a time."))
+        amounts = {
+            move: move.amount_residual if amount is None else amount
+            for move, amount in invoice_amounts.items()
+        }
+        self._validate_invoice_amounts(commercial, amounts)
+        responsible = user or self._default_responsible(commercial, moves)
+        dispute = self.with_company(moves.company_id).create(
+            {
+                "partner_id": commercial.id,
+                "company_id": moves.company_id.id,
+                "reason_id": reason.id,
+                "description": description,
+                "origin": origin,
+                "user_id": responsible.id,
+                "line_ids": [
+                    fields.Command.create({"move_id": move.id, "amount": amount})
+                    for move, amount in amounts.items()
+                ],
+            }
+        )
+        if attachments:
+            attachments.write({"res_model": self._name, "res_id": dispute.id})
+        return dispute
+
+    @api.model
+    def _default_responsible(self, commercial, moves):
+        company = moves.company_id[:1]
+        return (
+            commercial.with_company(company).collection_user_id
+            or moves.invoice_user_id[:1]
+            or self.env.ref("base.user_admin", raise_if_not_found=False)
+            or self.env.user
+        )
+
+    @api.model
+    def _validate_invoice_amounts(self, commercial, amounts, exclude_lines=None):
+        """Raise a UserError if any {move: amount} cannot be disputed by
+        ``commercial``; ``exclude_lines`` are lines being replaced."""
+        active = self.env["followup.dispute.line"].search(
+            [
+                ("move_id", "in", [move.id for move in amounts]),
+                ("dispute_id.state", "in", rules.ACTIVE),
+                (
+                    "id",
+                    "not in",
+                    (exclude_lines or self.env["followup.dispute.line"]).ids,
+                ),
+            ]
+        )
+        for move, amount in amounts.items():
+            error = rules.invoice_error(
+                move_type=move.move_type,
+                state=move.state,
+                payment_state=move.payment_state,
+                partner_id=move.commercial_partner_id.id,
+                dispute_partner_id=commercial.id,
+            ) or rules.amount_error(
+                amount,
+                move.amount_residual,
+                already_disputed=sum(
+                    active.filtered(lambda line, m=move: line.move_id == m).mapped(
+                        "amount"
+                    )
+                ),
+                rounding=move.currency_id.rounding,
+            )
+            if error:
+                raise UserError(self._error_message(error, move=move, amount=amount))
+
+    @api.model
+    def _error_message(self, code, move=None, amount=0.0, target=None):
+        """The translated message of a rule's error ``code``."""
+        name = move.name if move else ""
+        messages = {
+            rules.ERR_TRANSITION: lambda: _(
+                "This dispute is %(state)s: it cannot move to %(target)s.",
+                state=self._state_label(self.state if len(self) == 1 else False),
+                target=self._state_label(target),
+            ),
+            rules.ERR_AMOUNT_NOT_POSITIVE: lambda: _(
+                "The disputed amount of %(invoice)s must be positive.", invoice=name
+            ),
+            rules.ERR_AMOUNT_TOO_LARGE: lambda: _(
+                "The disputed amount of %(invoice)s (%(amount)s) exceeds what is "
+                "left to pay on it and not already disputed (%(residual)s).",
+                invoice=name,
+                amount=move.currency_id.format(amount),
+                residual=move.currency_id.format(move.amount_residual),
+            ),
+            rules.ERR_INVOICE_NOT_CUSTOMER: lambda: _(
+                "%(invoice)s is not a customer invoice: it cannot be disputed.",
+                invoice=name,
+            ),
+            rules.ERR_INVOICE_NOT_POSTED: lambda: _(
+                "%(invoice)s is not posted: it cannot be disputed.", invoice=name
+            ),
+            rules.ERR_INVOICE_CLOSED: lambda: _(
+                "%(invoice)s is already paid or reversed: it cannot be disputed.",
+                invoice=name,
+            ),
+            rules.ERR_INVOICE_OTHER_PARTNER: lambda: _(
+                "%(invoice)s belongs to another customer than the dispute's.",
+                invoice=name,
+            ),
+            rules.ERR_NO_INVOICE: lambda: _("A dispute needs at least one invoice."),
+            rules.ERR_REJECTION_REASON: lambda: _(
+                "Say why the dispute is rejected: the customer receives the reason."
+            ),
+            rules.ERR_NO_CREDIT_NOTE: lambda: _(
+                "A dispute resolved by credit note needs its credit note."
+            ),
+            rules.ERR_UNKNOWN_RESOLUTION: lambda: _("Unknown resolution."),
+        }
+        return messages[code]()
+
+    def _state_label(self, state):
+        return dict(self._fields["state"]._description_selection(self.env)).get(
+            state, state or ""
+        )
+
+    # ------------------------------------------------------------------
+    # Workflow
+    # ------------------------------------------------------------------
+    def _check_transition(self, target):
+        for dispute in self:
+            if rules.transition_error(dispute.state, target):
+                raise UserError(
+                    dispute._error_message(rules.ERR_TRANSITION, target=target)
+                )
+
+    def _change_state(self, target, values=None):
+        """Move the disputes to ``target``; the one place where state changes.
+
+        Disputes already in ``target`` are left alone (calling twice changes
+        nothing); any other dispute must be in an allowed source state, else a
+        UserError is raised before anything is written. Invoices that a closing
+        dispute stops pausing resume their follow-up today, at the level where
+        they stopped.
+
+        :return: the disputes that changed
+        """
+        todo = self.filtered(lambda dispute: dispute.state != target)
+        todo._check_transition(target)
+        if not todo:
+            return todo
+        paused_before = todo.line_ids.move_id.filtered("followup_dispute_paused")
+        vals = dict(values or {}, state=target)
+        if target in (rules.RESOLVED, rules.CANCELLED):
+            vals["date_closed"] = fields.Date.context_today(self)
+        todo.with_context(followup_dispute_state_change=True).write(vals)
+        if not rules.is_active(target):
+            todo._resume_invoices(paused_before)
+        return todo
+
+    def _resume_invoices(self, paused_before):
+        """Invoices no longer paused resume from their level, counting the gap to
+        the next level from today: no catch-up burst, no restart from zero."""
+        paused_before.flush_recordset()
+        resumed = paused_before.filtered(lambda move: not move.followup_dispute_paused)
+        if resumed:
+            # The controller closing a dispute may not edit invoices; the resume
+            # date is the engine's bookkeeping, not an accounting change.
+            resumed.sudo().write(
+                {"followup_resume_date": fields.Date.context_today(self)}
+            )
+
+    def _send_customer_email(self, template_xmlid):
+        """Post the template in the chatter and queue it to the customer."""
+        template = self.env.ref(template_xmlid, raise_if_not_found=False)
+        if not template:
+            return
+        for dispute in self:
+            dispute.with_context(mail_notify_force_send=False).message_post_with_source(
+                template,
+                message_type="comment",
+                subtype_xmlid="mail.mt_comment",
+            )
+
+    def action_review(self):
+        """Open -> under review; the customer is told their dispute is being handled."""
+        changed = self._change_state(rules.UNDER_REVIEW)
+        changed._send_customer_email(
+            "receivables_followup.mail_template_dispute_acknowledged"
+        )
+        return True
+
+    def action_resolve_correction(self):
+        """The invoice was corrected another way (e.g. a new invoice): close it."""
+        return self._resolve(rules.CORRECTION)
+
+    def action_reject(self, reason):
+        """Reject the dispute for ``reason`` (told to the customer); the invoices
+        resume their follow-up."""
+        return self._resolve(rules.REJECTED, rejection_reason=reason)
+
+    def action_resolve_credit_note(self, credit_notes=None):
+        """Resolve by credit note.
+
+        :param credit_notes: posted customer credit notes to use; by default one is
+            created per disputed invoice for its disputed amount, through Odoo's
+            reversal flow. Each is reconciled with the dispute's invoices.
+        """
+        self.ensure_one()
+        self._check_transition(rules.RESOLVED)
+        if credit_notes is None:
+            credit_notes = self.line_ids._create_credit_notes()
+        else:
+            self._check_credit_notes(credit_notes)
+        return self._resolve(rules.CREDIT_NOTE, credit_notes=credit_notes)
+
+    def action_cancel(self):
+        """The dispute was opened by mistake or withdrawn: the invoices resume."""
+        self._change_state(rules.CANCELLED)
+        return True
+
+    def _resolve(self, resolution, rejection_reason=None, credit_notes=None):
+        credit_notes = credit_notes or self.env["account.move"]
+        error = rules.resolution_error(
+            resolution, rejection_reason, credit_note_count=len(credit_notes)
+        )
+        if error:
+            raise UserError(self._error_message(error))
+        values = {"resolution": resolution}
+        if rejection_reason:
+            values["rejection_reason"] = rejection_reason.strip()
+        changed = self._change_state(rules.RESOLVED, values)
+        if credit_notes:
+            changed.write(
+                {"credit_note_ids": [fields.Command.link(m.id) for m in credit_notes]}
+            )
+            changed._reconcile_credit_notes(credit_notes)
+        changed._send_customer_email(
+            "receivables_followup.mail_template_dispute_rejected"
+            if resolution == rules.REJECTED
+            else "receivables_followup.mail_template_dispute_resolved"
+        )
+        return True
+
+    def _reconcile_credit_notes(self, credit_notes):
+        """Reconcile each credit note with the invoice it reverses, or with all the
+        dispute's invoices when it reverses none of them."""
+        invoices = self.line_ids.move_id
+        for note in credit_notes:
+            targets = note.reversed_entry_id & invoices or invoices
+            lines = (note.line_ids | targets.line_ids).filtered(
+                lambda aml: (
+                    aml.account_id.account_type == "asset_receivable"
+                    and not aml.reconciled
+                )
+            )
+            for account in lines.account_id:
+                lines.filtered(
+                    lambda aml, acc=account: aml.account_id == acc
+                ).reconcile()
+
+    def _check_credit_notes(self, credit_notes):
+        for note in credit_notes:
+            if (
+                note.move_type != "out_refund"
+                or note.state != "posted"
+                or note.commercial_partner_id != self.partner_id
+                or note.company_id != self.company_id
+            ):
+                raise UserError(
+                    _(
+                        "%(note)s is not a posted credit note of %(customer)s.",
+                        note=note.display_name,
+                        customer=self.partner_id.display_name,
+                    )
+                )
+
+    def action_open_resolve_wizard(self):
+        self.ensure_one()
+        self._check_transition(rules.RESOLVED)
+        return {
+            "type": "ir.actions.act_window",
+            "name": _("Resolve Dispute"),
+            "res_model": "followup.dispute.resolve",
+            "view_mode": "form",
+            "target": "new",
+            "context": {
+                "default_dispute_id": self.id,
+                "default_resolution": self.env.context.get(
+                    "default_resolution", rules.CREDIT_NOTE
+                ),
+            },
+        }
+
+    def action_view_credit_notes(self):
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "name": _("Credit Notes"),
+            "res_model": "account.move",
+            "view_mode": "list,form",
+            "domain": [("id", "in", self.credit_note_ids.ids)],
+            "context": {"default_move_type": "out_refund", "create": False},
+        }
+
+    def action_view_invoices(self):
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "name": _("Disputed Invoices"),
+            "res_model": "account.move",
+            "view_mode": "list,form",
+            "domain": [("id", "in", self.invoice_ids.ids)],
+            "context": {"create": False},
+        }
+
+    def _get_report_base_filename(self):
+        self.ensure_one()
+        return self.name

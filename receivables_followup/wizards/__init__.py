@@ -1,2 +1,3 @@
 from . import followup_review_postpone
 from . import followup_exclude_wizard
+from . import followup_dispute_resolve
