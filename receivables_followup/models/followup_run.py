@@ -106,8 +106,9 @@ class FollowupRun(models.Model):
         companies = self.env["res.company"].search([])
         planned = self.search([("company_id", "in", companies.ids), ("date", "=", today)])
         new_runs = self._plan_companies(companies - planned.company_id, today, origin="cron")
-        if sum(new_runs.mapped("planned_count")):
-            done = len(new_runs)
+        planned_count = sum(new_runs.mapped("planned_count"))
+        if planned_count:
+            done = planned_count
             remaining = self.env["followup.history"].search_count(
                 [("state", "=", "pending"), ("company_id", "in", companies.ids)]
             )

@@ -112,7 +112,16 @@ class TestFollowupPlanner(BaseCase):
     def test_manual_level_and_manual_partner_are_flagged_for_review(self):
         plan = plan_actions(
             self.today,
-            [self._row(1, 100, 10.0, level_id=2, last_action_date=date(2025, 1, 20))],
+            [
+                self._row(
+                    1,
+                    100,
+                    10.0,
+                    due=date(2024, 12, 1),
+                    level_id=2,
+                    last_action_date=date(2025, 1, 20),
+                )
+            ],
             self.policies,
         )
         self.assertTrue(plan.actions[0].manual)
