@@ -1,6 +1,6 @@
 from datetime import timedelta
 
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
 
 from ..services import dispute as rules
@@ -157,7 +157,7 @@ class FollowupDispute(models.Model):
         for dispute in self:
             if dispute.partner_id != dispute.partner_id.commercial_partner_id:
                 raise ValidationError(
-                    _(
+                    self.env._(
                         "A dispute belongs to the customer's commercial entity "
                         "(%(entity)s), not to one of its contacts.",
                         entity=dispute.partner_id.commercial_partner_id.display_name,
@@ -175,7 +175,9 @@ class FollowupDispute(models.Model):
         disputes = super().create(vals_list)
         for dispute in disputes:
             if not dispute.line_ids:
-                raise ValidationError(_("A dispute needs at least one invoice."))
+                raise ValidationError(
+                    self.env._("A dispute needs at least one invoice.")
+                )
         disputes._schedule_review_activity()
         disputes._post_opening_note()
         return disputes
@@ -184,12 +186,14 @@ class FollowupDispute(models.Model):
         if "state" in vals and not self.env.context.get(
             "followup_dispute_state_change"
         ):
-            raise UserError(_("Use the dispute's buttons to change its state."))
+            raise UserError(
+                self.env._("Use the dispute's buttons to change its state.")
+            )
         return super().write(vals)
 
     def unlink(self):
         if any(dispute.state != rules.CANCELLED for dispute in self):
-            raise UserError(_("Only cancelled disputes can be deleted."))
+            raise UserError(self.env._("Only cancelled disputes can be deleted."))
         return super().unlink()
 
     def _schedule_review_activity(self):
@@ -205,13 +209,13 @@ class FollowupDispute(models.Model):
                 activity_type_id=activity_type.id if activity_type else False,
                 user_id=dispute.user_id.id,
                 date_deadline=dispute.date_deadline,
-                summary=_("Review dispute %(name)s", name=dispute.name),
+                summary=self.env._("Review dispute %(name)s", name=dispute.name),
             )
 
     def _post_opening_note(self):
         for dispute in self:
             dispute.message_post(
-                body=_(
+                body=self.env._(
                     "Dispute opened: follow-up paused for %(invoices)s.",
                     invoices=", ".join(dispute.line_ids.move_id.mapped("name")),
                 ),
@@ -254,12 +258,16 @@ class FollowupDispute(models.Model):
             [("code", "=", reason_code)], limit=1
         )
         if not reason:
-            raise UserError(_("Unknown dispute reason “%(code)s”.", code=reason_code))
+            raise UserError(
+                self.env._("Unknown dispute reason “%(code)s”.", code=reason_code)
+            )
         moves = self.env["account.move"].union(*invoice_amounts)
         if not moves:
-            raise UserError(_("A dispute needs at least one invoice."))
+            raise UserError(self.env._("A dispute needs at least one invoice."))
         if len(moves.company_id) > 1:
-            raise UserError(_("Dispute the invoices of one company at a time."))
+            raise UserError(
+                self.env._("Dispute the invoices of one company at a time.")
+            )
         amounts = {
             move: move.amount_residual if amount is None else amount
             for move, amount in invoice_amounts.items()
@@ -334,44 +342,46 @@ class FollowupDispute(models.Model):
         """The translated message of a rule's error ``code``."""
         name = move.name if move else ""
         messages = {
-            rules.ERR_TRANSITION: lambda: _(
+            rules.ERR_TRANSITION: lambda: self.env._(
                 "This dispute is %(state)s: it cannot move to %(target)s.",
                 state=self._state_label(self.state if len(self) == 1 else False),
                 target=self._state_label(target),
             ),
-            rules.ERR_AMOUNT_NOT_POSITIVE: lambda: _(
+            rules.ERR_AMOUNT_NOT_POSITIVE: lambda: self.env._(
                 "The disputed amount of %(invoice)s must be positive.", invoice=name
             ),
-            rules.ERR_AMOUNT_TOO_LARGE: lambda: _(
+            rules.ERR_AMOUNT_TOO_LARGE: lambda: self.env._(
                 "The disputed amount of %(invoice)s (%(amount)s) exceeds what is "
                 "left to pay on it and not already disputed (%(residual)s).",
                 invoice=name,
                 amount=move.currency_id.format(amount),
                 residual=move.currency_id.format(move.amount_residual),
             ),
-            rules.ERR_INVOICE_NOT_CUSTOMER: lambda: _(
+            rules.ERR_INVOICE_NOT_CUSTOMER: lambda: self.env._(
                 "%(invoice)s is not a customer invoice: it cannot be disputed.",
                 invoice=name,
             ),
-            rules.ERR_INVOICE_NOT_POSTED: lambda: _(
+            rules.ERR_INVOICE_NOT_POSTED: lambda: self.env._(
                 "%(invoice)s is not posted: it cannot be disputed.", invoice=name
             ),
-            rules.ERR_INVOICE_CLOSED: lambda: _(
+            rules.ERR_INVOICE_CLOSED: lambda: self.env._(
                 "%(invoice)s is already paid or reversed: it cannot be disputed.",
                 invoice=name,
             ),
-            rules.ERR_INVOICE_OTHER_PARTNER: lambda: _(
+            rules.ERR_INVOICE_OTHER_PARTNER: lambda: self.env._(
                 "%(invoice)s belongs to another customer than the dispute's.",
                 invoice=name,
             ),
-            rules.ERR_NO_INVOICE: lambda: _("A dispute needs at least one invoice."),
-            rules.ERR_REJECTION_REASON: lambda: _(
+            rules.ERR_NO_INVOICE: lambda: self.env._(
+                "A dispute needs at least one invoice."
+            ),
+            rules.ERR_REJECTION_REASON: lambda: self.env._(
                 "Say why the dispute is rejected: the customer receives the reason."
             ),
-            rules.ERR_NO_CREDIT_NOTE: lambda: _(
+            rules.ERR_NO_CREDIT_NOTE: lambda: self.env._(
                 "A dispute resolved by credit note needs its credit note."
             ),
-            rules.ERR_UNKNOWN_RESOLUTION: lambda: _("Unknown resolution."),
+            rules.ERR_UNKNOWN_RESOLUTION: lambda: self.env._("Unknown resolution."),
         }
         return messages[code]()
 
@@ -524,7 +534,7 @@ class FollowupDispute(models.Model):
                 or note.company_id != self.company_id
             ):
                 raise UserError(
-                    _(
+                    self.env._(
                         "%(note)s is not a posted credit note of %(customer)s.",
                         note=note.display_name,
                         customer=self.partner_id.display_name,
@@ -536,7 +546,7 @@ class FollowupDispute(models.Model):
         self._check_transition(rules.RESOLVED)
         return {
             "type": "ir.actions.act_window",
-            "name": _("Resolve Dispute"),
+            "name": self.env._("Resolve Dispute"),
             "res_model": "followup.dispute.resolve",
             "view_mode": "form",
             "target": "new",
@@ -552,7 +562,7 @@ class FollowupDispute(models.Model):
         self.ensure_one()
         return {
             "type": "ir.actions.act_window",
-            "name": _("Credit Notes"),
+            "name": self.env._("Credit Notes"),
             "res_model": "account.move",
             "view_mode": "list,form",
             "domain": [("id", "in", self.credit_note_ids.ids)],
@@ -563,7 +573,7 @@ class FollowupDispute(models.Model):
         self.ensure_one()
         return {
             "type": "ir.actions.act_window",
-            "name": _("Disputed Invoices"),
+            "name": self.env._("Disputed Invoices"),
             "res_model": "account.move",
             "view_mode": "list,form",
             "domain": [("id", "in", self.invoice_ids.ids)],

@@ -1,4 +1,4 @@
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import float_round
 
@@ -70,7 +70,7 @@ class FollowupDisputeLine(models.Model):
         """Same rules as the service: checked for disputes edited in the form."""
         for line in self.filtered(lambda line: rules.is_active(line.dispute_id.state)):
             line.dispute_id._validate_invoice_amounts(
-                line.dispute_id.partner_id,
+                line.dispute_id.partner_id.commercial_partner_id,
                 {line.move_id: line.amount},
                 exclude_lines=line,
             )
@@ -94,7 +94,9 @@ class FollowupDisputeLine(models.Model):
 
     def _check_dispute_active(self):
         if any(not rules.is_active(line.dispute_id.state) for line in self):
-            raise UserError(_("The invoices of a closed dispute cannot be changed."))
+            raise UserError(
+                self.env._("The invoices of a closed dispute cannot be changed.")
+            )
 
     # ------------------------------------------------------------------
     # Credit notes
@@ -114,7 +116,7 @@ class FollowupDisputeLine(models.Model):
             reversal = invoice._reverse_moves(
                 [
                     {
-                        "ref": _(
+                        "ref": self.env._(
                             "Dispute %(dispute)s: %(invoice)s",
                             dispute=line.dispute_id.name,
                             invoice=invoice.name,
