@@ -1,5 +1,3 @@
-from datetime import timedelta
-
 from odoo import fields
 from odoo.tests import TransactionCase, tagged
 
@@ -12,7 +10,7 @@ class TestDemoData(TransactionCase):
         invoices = self.env["account.move"].search(
             [("partner_id.name", "in", self._demo_customers()), ("move_type", "=", "out_invoice")]
         )
-        today = fields.Date.context_today(self)
+        today = fields.Date.today()
         overdue_days = {(today - move.invoice_date_due).days for move in invoices}
         levels = self.env["followup.policy"]._default_for_company(self.env.company).level_ids
         for level in levels:
@@ -34,7 +32,7 @@ class TestDemoData(TransactionCase):
     def test_followup_run_on_demo_data_plans_reminders(self):
         run = self.env["followup.run"].with_context(
             mail_notify_force_send=False
-        )._plan_companies(self.env.company, fields.Date.context_today(self) + timedelta(0))
+        )._plan_companies(self.env.company, fields.Date.today())
         self.assertGreater(run.planned_count, 0)
 
     @staticmethod
