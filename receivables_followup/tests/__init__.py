@@ -5,3 +5,4 @@ from . import test_followup_services
 from . import test_followup_levels
 from . import test_followup_run
 from . import test_dispute
+from . import test_dispute_followup
