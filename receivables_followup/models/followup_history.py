@@ -3,9 +3,8 @@ from collections import defaultdict
 from datetime import timedelta
 
 import psycopg2
-
 from odoo import _, api, fields, models
-from odoo.exceptions import UserError
+from odoo.exceptions import AccessError, UserError
 from odoo.tools.misc import formatLang
 
 from ..services.interest import late_interest, recovery_indemnity
@@ -30,8 +29,12 @@ class FollowupHistory(models.Model):
     _order = "date desc, id desc"
     _check_company_auto = True
 
-    run_id = fields.Many2one("followup.run", index=True, readonly=True, ondelete="set null")
-    company_id = fields.Many2one("res.company", required=True, index=True, readonly=True)
+    run_id = fields.Many2one(
+        "followup.run", index=True, readonly=True, ondelete="set null"
+    )
+    company_id = fields.Many2one(
+        "res.company", required=True, index=True, readonly=True
+    )
     partner_id = fields.Many2one(
         "res.partner", string="Customer", required=True, index=True, readonly=True
     )
@@ -41,7 +44,9 @@ class FollowupHistory(models.Model):
         help="The contact the reminder is addressed to: the customer's invoicing "
         "contact when it has one.",
     )
-    level_id = fields.Many2one("followup.level", required=True, index=True, readonly=True)
+    level_id = fields.Many2one(
+        "followup.level", required=True, index=True, readonly=True
+    )
     policy_id = fields.Many2one(related="level_id.policy_id", store=True)
     move_ids = fields.Many2many(
         "account.move",
@@ -86,7 +91,9 @@ class FollowupHistory(models.Model):
     sent_sms = fields.Boolean(string="Sent SMS", readonly=True)
     scheduled_activity = fields.Boolean(readonly=True)
     proposed_handoff = fields.Boolean(string="Proposed Agency Hand-off", readonly=True)
-    mail_message_id = fields.Many2one("mail.message", readonly=True, ondelete="set null")
+    mail_message_id = fields.Many2one(
+        "mail.message", readonly=True, ondelete="set null"
+    )
     attachment_id = fields.Many2one("ir.attachment", string="Letter", readonly=True)
     activity_id = fields.Many2one("mail.activity", readonly=True, ondelete="set null")
     legal_invoice_id = fields.Many2one(
@@ -129,7 +136,9 @@ class FollowupHistory(models.Model):
                     "run_id": run.id,
                     "company_id": run.company_id.id,
                     "partner_id": action.partner_id,
-                    "recipient_id": recipients.get(action.partner_id, action.partner_id),
+                    "recipient_id": recipients.get(
+                        action.partner_id, action.partner_id
+                    ),
                     "level_id": action.level_id,
                     "date": run.date,
                     "state": "to_review" if action.manual else "pending",
@@ -142,7 +151,10 @@ class FollowupHistory(models.Model):
         actions = self.create(vals_list)
         actions._compute_legal_amounts(run.date)
         manual_move_ids = [
-            move_id for action in plan.actions if action.manual for move_id in action.invoice_ids
+            move_id
+            for action in plan.actions
+            if action.manual
+            for move_id in action.invoice_ids
         ]
         self.env["account.move"].browse(manual_move_ids)._followup_mark_manual()
         return actions
@@ -171,12 +183,13 @@ class FollowupHistory(models.Model):
         left with no open invoice is skipped.
         """
         today = fields.Date.context_today(self)
-        self = self.with_context(mail_notify_force_send=False, tracking_disable=True)
-        actions = self._drop_closed_invoices()
+        # Emails are queued, never sent from inside the batch's transaction.
+        records = self.with_context(mail_notify_force_send=False, tracking_disable=True)
+        actions = records._drop_closed_invoices()
         if not actions:
             return actions
         actions._compute_legal_amounts(today)
-        by_level = defaultdict(lambda: self.browse())
+        by_level = defaultdict(records.browse)
         for action in actions:
             by_level[action.level_id] |= action
         for level, level_actions in by_level.items():
@@ -196,7 +209,9 @@ class FollowupHistory(models.Model):
             levels = level.policy_id._engine_levels()[level.policy_id.id]
             moves = level_actions.move_ids
             next_dates = {
-                move.id: next_action_date(move.invoice_date_due, levels, level.id, today)
+                move.id: next_action_date(
+                    move.invoice_date_due, levels, level.id, today
+                )
                 for move in moves
             }
             moves._followup_mark_performed(level, today, next_dates)
@@ -216,7 +231,7 @@ class FollowupHistory(models.Model):
                 self._perform(origin=origin)
         except psycopg2.OperationalError:
             raise
-        except Exception as error:  # noqa: BLE001 - recorded on the action
+        except Exception as error:
             _logger.exception("Follow-up action %s failed", self.id)
             self.env.invalidate_all()
             self.write({"state": "failed", "note": str(error)})
@@ -225,8 +240,10 @@ class FollowupHistory(models.Model):
         still_due = self.browse()
         for action in self:
             open_moves = action.move_ids.filtered(
-                lambda move: move.payment_state in ("not_paid", "partial")
-                and move.followup_status not in PAUSED
+                lambda move: (
+                    move.payment_state in ("not_paid", "partial")
+                    and move.followup_status not in PAUSED
+                )
             )
             if open_moves:
                 if open_moves != action.move_ids:
@@ -243,7 +260,9 @@ class FollowupHistory(models.Model):
                 action.write(
                     {
                         "state": "skipped",
-                        "note": _("The invoices were paid or paused before the reminder went out."),
+                        "note": _(
+                            "The invoices were paid or paused before the reminder went out."
+                        ),
                     }
                 )
         return still_due
@@ -274,7 +293,9 @@ class FollowupHistory(models.Model):
                 company,
                 today,
             )
-            action.write({"interest_amount": float(interest), "indemnity_amount": indemnity})
+            action.write(
+                {"interest_amount": float(interest), "indemnity_amount": indemnity}
+            )
 
     def _send_emails(self, template):
         """Queue one email per action, posted in the customer's chatter.
@@ -401,14 +422,18 @@ class FollowupHistory(models.Model):
             number = action.recipient_id.mobile or action.partner_id.mobile
             if not number:
                 continue
-            body = (level.with_context(lang=action.partner_id.lang).sms_body or "").format(
+            body = (
+                level.with_context(lang=action.partner_id.lang).sms_body or ""
+            ).format(
                 partner=action.partner_id.name,
                 amount=action._followup_format(action.amount_claimed),
                 company=action.company_id.name,
             )
             # Queued, sent by the SMS cron after this batch commits: an SMS sent now
             # could not be recalled if the batch rolled back.
-            action.partner_id._message_sms(body, sms_numbers=[number], put_in_queue=True)
+            action.partner_id._message_sms(
+                body, sms_numbers=[number], put_in_queue=True
+            )
             action.write({"sent_sms": True})
 
     def _invoice_legal_amounts(self):
@@ -457,9 +482,13 @@ class FollowupHistory(models.Model):
     # ------------------------------------------------------------------
     def _check_reviewable(self):
         if not self.env.user.has_group("receivables_followup.group_followup_user"):
-            raise UserError(_("Only follow-up users can review reminders."))
+            raise AccessError(_("Only follow-up users can review reminders."))
         if any(action.state != "to_review" for action in self):
-            raise UserError(_("Only reminders waiting for review can be sent, skipped or postponed."))
+            raise UserError(
+                _(
+                    "Only reminders waiting for review can be sent, skipped or postponed."
+                )
+            )
 
     def action_review_send(self):
         self._check_reviewable()
@@ -481,7 +510,9 @@ class FollowupHistory(models.Model):
                 for move in action.move_ids
             }
             action.move_ids._followup_mark_performed(action.level_id, today, next_dates)
-        self.write({"state": "skipped", "user_id": self.env.user.id, "origin": "manual"})
+        self.write(
+            {"state": "skipped", "user_id": self.env.user.id, "origin": "manual"}
+        )
         return True
 
     def action_review_postpone(self):
@@ -523,7 +554,9 @@ class FollowupHistory(models.Model):
                 action.preview_subject = False
                 action.preview_body = False
                 continue
-            rendered = template._generate_template([action.id], ("subject", "body_html"))
+            rendered = template._generate_template(
+                [action.id], ("subject", "body_html")
+            )
             action.preview_subject = rendered[action.id].get("subject")
             action.preview_body = rendered[action.id].get("body_html")
 

@@ -46,7 +46,8 @@ class FollowupInterestRate(models.Model):
         A company's own rates replace the shared ones from their first date on.
         """
         rows = self.search_read(
-            [("company_id", "in", [company.id, False])], ["date_from", "rate", "company_id"]
+            [("company_id", "in", [company.id, False])],
+            ["date_from", "rate", "company_id"],
         )
         own = [(r["date_from"], r["rate"]) for r in rows if r["company_id"]]
         shared = [(r["date_from"], r["rate"]) for r in rows if not r["company_id"]]

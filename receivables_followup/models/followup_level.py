@@ -104,5 +104,8 @@ class FollowupLevel(models.Model):
                 and not level.activity_user_id
             ):
                 raise ValidationError(
-                    _("Level %(level)s needs the user of its activity.", level=level.name)
+                    _(
+                        "Level %(level)s needs the user of its activity.",
+                        level=level.name,
+                    )
                 )

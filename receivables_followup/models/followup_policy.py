@@ -23,7 +23,9 @@ class FollowupPolicy(models.Model):
         string="Default Policy",
         help="Applies to every customer of the company that has no policy of its own.",
     )
-    level_ids = fields.One2many("followup.level", "policy_id", string="Levels", copy=True)
+    level_ids = fields.One2many(
+        "followup.level", "policy_id", string="Levels", copy=True
+    )
     level_count = fields.Integer(compute="_compute_level_count")
     description = fields.Text(translate=True)
 
@@ -82,9 +84,11 @@ class FollowupPolicy(models.Model):
     @api.model
     def _create_default_policies(self, companies):
         """Create the standard four-level policy for companies that have none."""
-        have_one = self.with_context(active_test=False).search(
-            [("company_id", "in", companies.ids), ("is_default", "=", True)]
-        ).company_id
+        have_one = (
+            self.with_context(active_test=False)
+            .search([("company_id", "in", companies.ids), ("is_default", "=", True)])
+            .company_id
+        )
         ref = self.env.ref
         activity_call = ref("receivables_followup.mail_activity_type_followup_call")
         vals_list = []
@@ -115,7 +119,9 @@ class FollowupPolicy(models.Model):
                                 ).id,
                                 "create_activity": True,
                                 "activity_type_id": activity_call.id,
-                                "activity_summary": _("Call the customer about overdue invoices"),
+                                "activity_summary": _(
+                                    "Call the customer about overdue invoices"
+                                ),
                                 "activity_deadline_days": 3,
                             }
                         ),

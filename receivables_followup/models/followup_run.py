@@ -1,9 +1,8 @@
 import logging
 
 import psycopg2
-
 from odoo import _, api, fields, models
-from odoo.exceptions import UserError
+from odoo.exceptions import AccessError
 
 from ..services.planner import InvoiceRow, plan_actions
 from ..services.status import ESCALATING
@@ -52,9 +51,7 @@ class FollowupRun(models.Model):
         readonly=True,
         help="Customers not reminded because their credits cover their overdue amount.",
     )
-    below_minimum_count = fields.Integer(
-        string="Held Back by Minimum", readonly=True
-    )
+    below_minimum_count = fields.Integer(string="Held Back by Minimum", readonly=True)
     started_at = fields.Datetime(readonly=True)
     finished_at = fields.Datetime(readonly=True)
 
@@ -104,8 +101,12 @@ class FollowupRun(models.Model):
         """
         today = fields.Date.context_today(self)
         companies = self.env["res.company"].search([])
-        planned = self.search([("company_id", "in", companies.ids), ("date", "=", today)])
-        new_runs = self._plan_companies(companies - planned.company_id, today, origin="cron")
+        planned = self.search(
+            [("company_id", "in", companies.ids), ("date", "=", today)]
+        )
+        new_runs = self._plan_companies(
+            companies - planned.company_id, today, origin="cron"
+        )
         planned_count = sum(new_runs.mapped("planned_count"))
         if planned_count:
             done = planned_count
@@ -119,7 +120,7 @@ class FollowupRun(models.Model):
 
     @api.model
     def action_run_followup(self):
-        """"Run Follow-up" menu: plan today's run of the user's selected companies.
+        """ "Run Follow-up" menu: plan today's run of the user's selected companies.
 
         The plan is committed with this request; the scheduled action is triggered
         to perform it in batches, so no user request holds one long transaction
@@ -127,7 +128,7 @@ class FollowupRun(models.Model):
         ever performs pending actions.
         """
         if not self.env.user.has_group("receivables_followup.group_followup_user"):
-            raise UserError(_("Only follow-up users can run the follow-up."))
+            raise AccessError(_("Only follow-up users can run the follow-up."))
         today = fields.Date.context_today(self)
         runs = self._plan_companies(self.env.companies, today, origin="manual")
         if runs.filtered(lambda run: run.state != "done"):
@@ -292,7 +293,9 @@ class FollowupRun(models.Model):
             """,
             [company.id],
         )
-        return {partner_id: float(amount) for partner_id, amount in self.env.cr.fetchall()}
+        return {
+            partner_id: float(amount) for partner_id, amount in self.env.cr.fetchall()
+        }
 
     # ------------------------------------------------------------------
     # Performing
@@ -321,7 +324,7 @@ class FollowupRun(models.Model):
                     batch._perform(origin=origin)
             except psycopg2.OperationalError:
                 raise
-            except Exception:  # noqa: BLE001 - isolate the action that fails
+            except Exception:
                 _logger.exception("Follow-up batch failed; retrying action by action")
                 self.env.invalidate_all()
                 for action in batch.exists():

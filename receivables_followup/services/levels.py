@@ -95,4 +95,3 @@ def days_overdue(due_date, today):
     if not due_date:
         return 0
     return max((today - due_date).days, 0)
-

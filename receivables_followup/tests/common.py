@@ -10,9 +10,7 @@ with freezegun; the scheduled action is called the way Odoo's cron runner calls 
 from datetime import timedelta
 
 from freezegun import freeze_time
-
 from odoo import SUPERUSER_ID, Command, fields
-
 from odoo.addons.account.tests.common import AccountTestInvoicingCommon
 
 
@@ -35,7 +33,9 @@ class FollowupCommon(AccountTestInvoicingCommon):
         cls.usd = cls.setup_other_currency("USD", rates=[("2020-01-01", 1.25)])
         cls.policy = cls._create_policy(cls.company)
         cls.level_1, cls.level_2, cls.level_3 = cls.policy.level_ids.sorted("delay")
-        cls.customer_fr = cls._create_customer("Dupont SARL", lang="fr_FR", country="fr")
+        cls.customer_fr = cls._create_customer(
+            "Dupont SARL", lang="fr_FR", country="fr"
+        )
         cls.customer_be = cls._create_customer("Brussels Trading", country="be")
         cls.customer_us = cls._create_customer("Boston Imports", country="us")
 

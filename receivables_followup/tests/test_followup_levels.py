@@ -19,7 +19,9 @@ class TestFollowupLevels(FollowupCommon):
 
     def _levels_done(self, invoice=None):
         invoice = invoice or self.invoice
-        return invoice.followup_history_ids.filtered(lambda h: h.state == "done").level_id
+        return invoice.followup_history_ids.filtered(
+            lambda h: h.state == "done"
+        ).level_id
 
     # Level 1 -----------------------------------------------------------
     def test_level_1_not_due_the_day_before(self):

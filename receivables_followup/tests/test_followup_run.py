@@ -1,7 +1,6 @@
 from unittest.mock import patch
 
 from freezegun import freeze_time
-
 from odoo import Command
 from odoo.tests import tagged
 
@@ -283,7 +282,10 @@ class TestFollowupMultiCompany(FollowupRunCase):
     def test_each_company_gets_its_own_run(self):
         self._run_followup("2025-01-11")
         runs = self.env["followup.run"].sudo().search([("date", "=", "2025-01-11")])
-        self.assertEqual(runs.company_id & (self.company | self.company_2), self.company | self.company_2)
+        self.assertEqual(
+            runs.company_id & (self.company | self.company_2),
+            self.company | self.company_2,
+        )
 
     def test_reminders_never_mix_companies(self):
         self._run_followup("2025-01-11")

@@ -4,7 +4,13 @@ from decimal import Decimal
 from odoo.tests import BaseCase, tagged
 
 from ..services.interest import late_interest, rate_segments, recovery_indemnity
-from ..services.levels import Level, days_overdue, due_level, next_action_date, next_level
+from ..services.levels import (
+    Level,
+    days_overdue,
+    due_level,
+    next_action_date,
+    next_level,
+)
 from ..services.planner import InvoiceRow, plan_actions
 from ..services.status import (
     AT_AGENCY,
@@ -19,6 +25,7 @@ from ..services.status import (
 
 LEVELS = [Level(1, 10), Level(2, 30), Level(3, 60, manual=True)]
 #: French legal rate = ECB refinancing rate + 10 points
+POLICIES = {7: LEVELS}
 RATES_2025 = [(date(2025, 1, 1), 13.15), (date(2025, 7, 1), 12.15)]
 
 
@@ -37,7 +44,9 @@ class TestFollowupLevelRules(BaseCase):
         self.assertEqual(next_level(LEVELS, 999), LEVELS[0])
 
     def test_first_level_due_delay_days_after_due_date(self):
-        self.assertEqual(next_action_date(date(2025, 1, 1), LEVELS, None), date(2025, 1, 11))
+        self.assertEqual(
+            next_action_date(date(2025, 1, 1), LEVELS, None), date(2025, 1, 11)
+        )
 
     def test_level_boundaries(self):
         due = date(2025, 1, 1)
@@ -46,12 +55,16 @@ class TestFollowupLevelRules(BaseCase):
         self.assertEqual(due_level(date(2025, 1, 12), due, LEVELS, None), LEVELS[0])
 
     def test_very_late_invoice_gets_the_first_level_only(self):
-        self.assertEqual(due_level(date(2025, 6, 1), date(2025, 1, 1), LEVELS, None), LEVELS[0])
+        self.assertEqual(
+            due_level(date(2025, 6, 1), date(2025, 1, 1), LEVELS, None), LEVELS[0]
+        )
 
     def test_next_level_waits_the_gap_after_the_last_action(self):
         # Level 1 performed late, on 1 March: level 2 comes 20 days later, not on
         # 31 January (due date + 30).
-        when = next_action_date(date(2025, 1, 1), LEVELS, 1, last_action_date=date(2025, 3, 1))
+        when = next_action_date(
+            date(2025, 1, 1), LEVELS, 1, last_action_date=date(2025, 3, 1)
+        )
         self.assertEqual(when, date(2025, 3, 21))
 
     def test_next_level_waits_the_gap_after_a_pause(self):
@@ -65,7 +78,9 @@ class TestFollowupLevelRules(BaseCase):
         self.assertEqual(when, date(2025, 4, 21))
 
     def test_postponed_level_waits_the_postponed_date(self):
-        when = next_action_date(date(2025, 1, 1), LEVELS, None, not_before=date(2025, 2, 1))
+        when = next_action_date(
+            date(2025, 1, 1), LEVELS, None, not_before=date(2025, 2, 1)
+        )
         self.assertEqual(when, date(2025, 2, 1))
 
     def test_days_overdue(self):
@@ -78,7 +93,6 @@ class TestFollowupPlanner(BaseCase):
     """Grouping per customer and level, net position, minimum amounts."""
 
     today = date(2025, 3, 1)
-    policies = {7: LEVELS}
 
     def _row(self, move_id, partner_id, residual, due=date(2025, 1, 1), **values):
         return InvoiceRow(move_id, partner_id, 7, due, residual, **values)
@@ -87,7 +101,7 @@ class TestFollowupPlanner(BaseCase):
         plan = plan_actions(
             self.today,
             [self._row(1, 100, 50.0), self._row(2, 100, 70.0), self._row(3, 200, 10.0)],
-            self.policies,
+            POLICIES,
         )
         self.assertEqual(
             [(a.partner_id, a.level_id, a.invoice_ids) for a in plan.actions],
@@ -96,11 +110,15 @@ class TestFollowupPlanner(BaseCase):
         self.assertEqual(plan.actions[0].claimed, 120.0)
 
     def test_credits_reduce_the_claim(self):
-        plan = plan_actions(self.today, [self._row(1, 100, 500.0)], self.policies, {100: 200.0})
+        plan = plan_actions(
+            self.today, [self._row(1, 100, 500.0)], POLICIES, {100: 200.0}
+        )
         self.assertEqual(plan.actions[0].claimed, 300.0)
 
     def test_partner_covered_by_credits_is_not_reminded(self):
-        plan = plan_actions(self.today, [self._row(1, 100, 500.0)], self.policies, {100: 500.0})
+        plan = plan_actions(
+            self.today, [self._row(1, 100, 500.0)], POLICIES, {100: 500.0}
+        )
         self.assertEqual(plan.actions, [])
         self.assertEqual(plan.skipped_covered, {100})
 
@@ -122,14 +140,18 @@ class TestFollowupPlanner(BaseCase):
                     last_action_date=date(2025, 1, 20),
                 )
             ],
-            self.policies,
+            POLICIES,
         )
         self.assertTrue(plan.actions[0].manual)
-        plan = plan_actions(self.today, [self._row(1, 100, 10.0)], self.policies, manual_partners={100})
+        plan = plan_actions(
+            self.today, [self._row(1, 100, 10.0)], POLICIES, manual_partners={100}
+        )
         self.assertTrue(plan.actions[0].manual)
 
     def test_next_dates_of_invoices_not_due_yet_for_a_level(self):
-        plan = plan_actions(self.today, [self._row(1, 100, 10.0, due=date(2025, 2, 25))], self.policies)
+        plan = plan_actions(
+            self.today, [self._row(1, 100, 10.0, due=date(2025, 2, 25))], POLICIES
+        )
         self.assertEqual(plan.actions, [])
         self.assertEqual(plan.next_dates, {1: date(2025, 3, 7)})
 
@@ -168,7 +190,9 @@ class TestFollowupInterest(BaseCase):
         )
 
     def test_no_interest_before_or_on_the_due_date(self):
-        self.assertEqual(late_interest(1000.0, date(2025, 3, 1), date(2025, 3, 1), RATES_2025), 0)
+        self.assertEqual(
+            late_interest(1000.0, date(2025, 3, 1), date(2025, 3, 1), RATES_2025), 0
+        )
 
     def test_days_before_the_first_known_rate_use_it(self):
         """1,000.00 EUR due 2024-12-30, until 2025-01-02: 3 days, all at the first
@@ -199,13 +223,17 @@ class TestFollowupStatusRules(BaseCase):
         self.assertEqual(self._status(is_open=False, excluded=True), PAID)
 
     def test_exclusion_outranks_everything(self):
-        self.assertEqual(self._status(excluded=True, at_agency=True, disputed=True), EXCLUDED)
+        self.assertEqual(
+            self._status(excluded=True, at_agency=True, disputed=True), EXCLUDED
+        )
 
     def test_agency_outranks_dispute(self):
         self.assertEqual(self._status(at_agency=True, disputed=True), AT_AGENCY)
 
     def test_dispute_outranks_promise(self):
-        self.assertEqual(self._status(disputed=True, promise_date=self.today), PAUSED_DISPUTE)
+        self.assertEqual(
+            self._status(disputed=True, promise_date=self.today), PAUSED_DISPUTE
+        )
 
     def test_kept_and_broken_promise(self):
         self.assertEqual(self._status(promise_date=self.today), PAUSED_PROMISE)
