@@ -7,7 +7,7 @@ from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError
 from odoo.tools.misc import formatLang
 
-from ..services.interest import late_interest, recovery_indemnity
+from ..services.interest import legal_amounts
 from ..services.levels import next_action_date
 from ..services.status import PAUSED
 
@@ -269,33 +269,25 @@ class FollowupHistory(models.Model):
 
     def _compute_legal_amounts(self, today):
         """Fill the French late-payment interest and indemnities of formal notices."""
+        eur = self.env.ref("base.EUR")
         formal = self.filtered("level_id.is_formal_notice")
-        rates_by_company = {}
-        for action in formal:
-            company = action.company_id
-            if company not in rates_by_company:
-                rates_by_company[company] = self.env[
-                    "followup.interest.rate"
-                ]._rates_for_company(company)
-            interest = sum(
-                late_interest(
-                    abs(move.amount_residual_signed),
-                    move.invoice_date_due,
+        for company, actions in formal.grouped("company_id").items():
+            rates = self.env["followup.interest.rate"]._rates_for_company(company)
+            for action in actions:
+                interest, indemnity = legal_amounts(
+                    [
+                        (abs(move.amount_residual_signed), move.invoice_date_due)
+                        for move in action.move_ids
+                    ],
                     today,
-                    rates_by_company[company],
+                    rates,
                 )
-                for move in action.move_ids
-            )
-            eur = self.env.ref("base.EUR")
-            indemnity = eur._convert(
-                float(recovery_indemnity(len(action.move_ids))),
-                company.currency_id,
-                company,
-                today,
-            )
-            action.write(
-                {"interest_amount": float(interest), "indemnity_amount": indemnity}
-            )
+                indemnity = eur._convert(
+                    float(indemnity), company.currency_id, company, today
+                )
+                action.write(
+                    {"interest_amount": float(interest), "indemnity_amount": indemnity}
+                )
 
     def _send_emails(self, template):
         """Queue one email per action, posted in the customer's chatter.
@@ -525,23 +517,6 @@ class FollowupHistory(models.Model):
             "target": "new",
             "context": {"default_history_ids": self.ids},
         }
-
-    def _postpone(self, until):
-        """Put the reminder off until ``until``; the level is proposed again then."""
-        self._check_reviewable()
-        if until <= fields.Date.context_today(self):
-            raise UserError(_("Postpone to a date after today."))
-        moves = self.move_ids
-        moves._followup_release_manual()
-        moves._followup_postpone(until)
-        self.write(
-            {
-                "state": "postponed",
-                "postponed_to": until,
-                "user_id": self.env.user.id,
-                "origin": "manual",
-            }
-        )
 
     # ------------------------------------------------------------------
     # Rendering helpers used by the templates and the letter

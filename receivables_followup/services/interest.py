@@ -55,3 +55,20 @@ def late_interest(amount, due_date, until, rates, rounding="0.01"):
 def recovery_indemnity(invoice_count):
     """Fixed recovery indemnity: EUR 40 for each late invoice."""
     return RECOVERY_INDEMNITY_EUR * invoice_count
+
+
+def legal_amounts(invoices, until, rates):
+    """French late-payment amounts of one formal notice.
+
+    :param invoices: iterable of (unpaid amount, due date), one per late invoice
+    :returns: (interest, indemnity in EUR), both Decimal
+    """
+    invoices = list(invoices)
+    interest = sum(
+        (
+            late_interest(amount, due_date, until, rates)
+            for amount, due_date in invoices
+        ),
+        Decimal("0.00"),
+    )
+    return interest, recovery_indemnity(len(invoices))

@@ -84,8 +84,11 @@ class TestFollowupReview(FollowupCommon):
         )
 
     def test_postpone_to_a_past_date_is_refused(self):
+        wizard = self.env["followup.review.postpone"].create(
+            {"history_ids": self.action.ids, "date": "2025-01-11"}
+        )
         with freeze_time("2025-01-12"), self.assertRaises(UserError):
-            self.action._postpone(self.action.date)
+            wizard.action_confirm()
 
     def test_only_reminders_waiting_for_review_can_be_sent(self):
         with freeze_time("2025-01-12"):

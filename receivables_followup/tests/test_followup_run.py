@@ -2,7 +2,8 @@ from unittest.mock import patch
 
 from freezegun import freeze_time
 from odoo import Command
-from odoo.tests import tagged
+from odoo.exceptions import UserError
+from odoo.tests import new_test_user, tagged
 
 from .common import FollowupCommon
 
@@ -338,3 +339,95 @@ class TestFollowupCurrencyDisplay(FollowupRunCase):
         self._run_followup("2025-01-11")
         body = self._emails_to(self.customer_fr).body_html
         self.assertIn("234,50", body)
+
+
+@tagged("post_install", "-at_install")
+class TestFollowupChannels(FollowupRunCase):
+    """Activities and SMS, next to the email."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.controller = new_test_user(
+            cls.env,
+            login="fu_controller",
+            groups="receivables_followup.group_followup_user",
+            company_id=cls.company.id,
+            company_ids=[cls.company.id],
+        )
+        cls.customer_be.with_company(cls.company).collection_user_id = cls.controller
+        cls.customer_be.mobile = "+32 470 12 34 56"
+        cls._create_invoice(cls.customer_be, 1000.0, "2025-01-01")
+
+    def test_activity_is_assigned_to_the_followup_responsible(self):
+        self.level_1.write(
+            {
+                "create_activity": True,
+                "activity_type_id": self.env.ref("mail.mail_activity_data_call").id,
+                "activity_deadline_days": 3,
+            }
+        )
+        self._run_followup("2025-01-11")
+        activity = self._history(self.customer_be).activity_id
+        self.assertEqual(activity.user_id, self.controller)
+        self.assertEqual(str(activity.date_deadline), "2025-01-14")
+        self.assertEqual(
+            (activity.res_model, activity.res_id), ("res.partner", self.customer_be.id)
+        )
+
+    def test_sms_is_queued_not_sent(self):
+        self.level_1.write(
+            {"send_sms": True, "sms_body": "{partner}: {amount} overdue"}
+        )
+        self._run_followup("2025-01-11")
+        self.assertTrue(self._history(self.customer_be).sent_sms)
+        sms = self.env["sms.sms"].sudo().search([("number", "ilike", "470")])
+        self.assertEqual(len(sms), 1)
+        self.assertEqual(sms.state, "outgoing")
+        self.assertIn("Brussels Trading", sms.body)
+
+
+@tagged("post_install", "-at_install")
+class TestFollowupExcludeWizard(FollowupRunCase):
+    """Exclude an invoice with a reason, include it again, record a promise."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.invoice = cls._create_invoice(cls.customer_be, 1000.0, "2025-01-01")
+
+    def _confirm(self, **values):
+        wizard = self.env["followup.exclude.wizard"].with_context(
+            active_model="account.move", active_ids=self.invoice.ids
+        )
+        wizard.create(values).action_confirm()
+        self.env.flush_all()  # the status is computed on the day of the change
+
+    def test_exclusion_needs_a_reason(self):
+        with self.assertRaises(UserError):
+            self._confirm(mode="exclude")
+
+    def test_excluded_invoice_keeps_its_reason(self):
+        self._confirm(mode="exclude", reason="Customer in insolvency proceedings")
+        self.assertEqual(self.invoice.followup_status, "excluded")
+        self.assertEqual(
+            self.invoice.followup_exclusion_reason, "Customer in insolvency proceedings"
+        )
+
+    def test_included_invoice_resumes_without_a_burst(self):
+        self._confirm(mode="exclude", reason="Goodwill")
+        with freeze_time("2025-03-01"):
+            self._confirm(mode="include")
+        self.assertEqual(self.invoice.followup_status, "in_followup")
+        self.assertEqual(str(self.invoice.followup_resume_date), "2025-03-01")
+        self._run_followup("2025-03-01")
+        self.assertEqual(self.invoice.followup_level_id, self.level_1)
+
+    def test_promise_to_pay_pauses_the_invoice(self):
+        with freeze_time("2025-01-05"):
+            self._confirm(mode="promise", promise_date="2025-01-31")
+        self.assertEqual(self.invoice.followup_status, "paused_promise")
+
+    def test_promise_in_the_past_is_refused(self):
+        with freeze_time("2025-01-05"), self.assertRaises(UserError):
+            self._confirm(mode="promise", promise_date="2025-01-04")

@@ -3,7 +3,12 @@ from decimal import Decimal
 
 from odoo.tests import BaseCase, tagged
 
-from ..services.interest import late_interest, rate_segments, recovery_indemnity
+from ..services.interest import (
+    late_interest,
+    legal_amounts,
+    rate_segments,
+    recovery_indemnity,
+)
 from ..services.levels import (
     Level,
     days_overdue,
@@ -204,6 +209,20 @@ class TestFollowupInterest(BaseCase):
             late_interest(1000.0, date(2024, 12, 30), date(2025, 1, 2), RATES_2025),
             Decimal("1.08"),
         )
+
+    def test_legal_amounts_of_two_invoices(self):
+        """1,000.00 EUR due 2025-01-31 and 2,000.00 EUR due 2025-02-10, on 2025-03-02.
+
+        - 30 days at 13.15 %: 1,000 x 13.15 % x 30 / 365 = 10.80822 -> 10.81
+        - 20 days at 13.15 %: 2,000 x 13.15 % x 20 / 365 = 14.41096 -> 14.41
+        Interest 25.22 EUR; indemnity 2 x 40 = 80 EUR.
+        """
+        interest, indemnity = legal_amounts(
+            [(1000.0, date(2025, 1, 31)), (2000.0, date(2025, 2, 10))],
+            date(2025, 3, 2),
+            RATES_2025,
+        )
+        self.assertEqual((interest, indemnity), (Decimal("25.22"), Decimal("80.00")))
 
     def test_recovery_indemnity_is_40_eur_per_invoice(self):
         self.assertEqual(recovery_indemnity(3), Decimal("120.00"))

@@ -1,9 +1,13 @@
 from datetime import timedelta
 
-from odoo import fields, models
+from odoo import _, fields, models
+from odoo.exceptions import UserError
 
 
 class FollowupReviewPostpone(models.TransientModel):
+    """Put reminders waiting for review off to a later date: the level is proposed
+    for review again on that date."""
+
     _name = "followup.review.postpone"
     _description = "Postpone a Reminder"
 
@@ -15,5 +19,21 @@ class FollowupReviewPostpone(models.TransientModel):
     )
 
     def action_confirm(self):
-        self.history_ids._postpone(self.date)
+        """Postpone the reminders to the wizard's date; close the wizard."""
+        self.ensure_one()
+        actions = self.history_ids
+        actions._check_reviewable()
+        if self.date <= fields.Date.context_today(self):
+            raise UserError(_("Postpone to a date after today."))
+        moves = actions.move_ids
+        moves._followup_release_manual()
+        moves._followup_postpone(self.date)
+        actions.write(
+            {
+                "state": "postponed",
+                "postponed_to": self.date,
+                "user_id": self.env.user.id,
+                "origin": "manual",
+            }
+        )
         return {"type": "ir.actions.act_window_close"}
