@@ -86,3 +86,17 @@ class TestFollowupLegalAmounts(FollowupCommon):
         self.assertEqual(history.attachment_id.res_model, "res.partner")
         self.assertEqual(history.attachment_id.res_id, self.customer_fr.id)
         self.assertIn(history.attachment_id.mimetype, ("application/pdf", "text/html"))
+
+    def test_letters_of_one_batch_are_attached_each_to_its_partner(self):
+        self.level_3.print_letter = True
+        other = self._create_invoice(self.customer_be, 2000.0, "2025-05-15")
+        other._followup_mark_performed(self.level_2, date(2025, 6, 14), {})
+        self._run_followup("2025-07-14")
+        for customer in (self.customer_fr, self.customer_be):
+            history = self._history(customer)
+            self.assertEqual(history.attachment_id.res_id, customer.id, customer.name)
+            self.assertTrue(history.attachment_id.raw, customer.name)
+        self.assertNotEqual(
+            self._history(self.customer_fr).attachment_id.raw,
+            self._history(self.customer_be).attachment_id.raw,
+        )
