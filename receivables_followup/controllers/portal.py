@@ -6,10 +6,11 @@ parses the form, and hands over to the models' services
 """
 
 from odoo import _, fields, http
-from odoo.addons.account.controllers.portal import PortalAccount
-from odoo.addons.portal.controllers.portal import pager as portal_pager
 from odoo.exceptions import AccessError, MissingError, UserError, ValidationError
 from odoo.http import request
+
+from odoo.addons.account.controllers.portal import PortalAccount
+from odoo.addons.portal.controllers.portal import pager as portal_pager
 
 #: largest file a customer may attach to a dispute
 MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
@@ -106,7 +107,7 @@ class FollowupPortal(PortalAccount):
         try:
             invoice_sudo = self._followup_owned_invoice(invoice_id)
         except (AccessError, MissingError):
-            return request.not_found()
+            raise request.not_found()
         reason = request.env["followup.dispute.reason"].search(
             [("portal_visible", "=", True), ("id", "=", _to_int(reason_id))], limit=1
         )
@@ -128,7 +129,7 @@ class FollowupPortal(PortalAccount):
                 )
         except (UserError, ValidationError) as error:
             return self._followup_render_error(invoice_sudo, error.args[0])
-        return request.redirect(dispute.get_portal_url())
+        return request.redirect(dispute.access_url)
 
     def _followup_open_dispute(
         self, invoice_sudo, reason, amount, message, attachment, content
@@ -150,8 +151,10 @@ class FollowupPortal(PortalAccount):
                 {
                     "name": attachment.filename,
                     "raw": content,
-                    "res_model": dispute._name,
-                    "res_id": dispute.id,
+                    # a pending attachment of the customer: message_post links it
+                    # to the dispute (it refuses others from portal users)
+                    "res_model": "mail.compose.message",
+                    "res_id": 0,
                 }
             )
         dispute.message_post(
@@ -174,7 +177,7 @@ class FollowupPortal(PortalAccount):
         try:
             invoice_sudo = self._followup_owned_invoice(invoice_id)
         except (AccessError, MissingError):
-            return request.not_found()
+            raise request.not_found()
         try:
             try:
                 date = fields.Date.to_date(promise_date or None)

@@ -100,17 +100,3 @@ def resolution_error(resolution, rejection_reason=None, credit_note_count=0):
 def is_partial(amount, residual, rounding=0.01):
     """Whether ``amount`` is less than the whole ``residual``."""
     return residual - amount > rounding / 2
-
-
-def age_bucket(age_days):
-    """The aging bucket of a dispute open for ``age_days`` days."""
-    if age_days <= 7:
-        return "0_7"
-    if age_days <= 30:
-        return "8_30"
-    if age_days <= 60:
-        return "31_60"
-    return "61_plus"
-
-
-AGE_BUCKETS = ("0_7", "8_30", "31_60", "61_plus")

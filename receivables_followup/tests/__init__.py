@@ -9,3 +9,5 @@ from . import test_dispute_followup
 from . import test_followup_review
 from . import test_followup_legal
 from . import test_followup_access
+from . import test_portal_dispute
+from . import test_dispute_rules

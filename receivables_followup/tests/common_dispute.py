@@ -7,8 +7,9 @@ the company's default 15% sale tax: 1,150.00 due).
 """
 
 from odoo import Command, fields
-from odoo.addons.account.tests.common import AccountTestInvoicingCommon
 from odoo.tests import new_test_user
+
+from odoo.addons.account.tests.common import AccountTestInvoicingCommon
 
 
 class DisputeCommon(AccountTestInvoicingCommon):
