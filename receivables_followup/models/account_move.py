@@ -105,7 +105,8 @@ class AccountMove(models.Model):
     def _compute_followup_status(self):
         today = fields.Date.context_today(self)
         for move in self:
-            if move.move_type not in ("out_invoice", "out_receipt") or move.state != "posted":
+            is_invoice = move.move_type in ("out_invoice", "out_receipt")
+            if not is_invoice or move.state != "posted":
                 move.followup_status = False
                 continue
             move.followup_status = followup_status.invoice_status(

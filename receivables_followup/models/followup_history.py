@@ -3,6 +3,7 @@ from collections import defaultdict
 from datetime import timedelta
 
 import psycopg2
+
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError
 from odoo.tools.misc import formatLang
@@ -261,7 +262,8 @@ class FollowupHistory(models.Model):
                     {
                         "state": "skipped",
                         "note": _(
-                            "The invoices were paid or paused before the reminder went out."
+                            "The invoices were paid or paused before the reminder "
+                            "went out."
                         ),
                     }
                 )
@@ -403,7 +405,14 @@ class FollowupHistory(models.Model):
             return level.activity_user_id
         if level.activity_assignee == "salesperson" and partner.user_id:
             return partner.user_id
-        return partner.collection_user_id or partner.user_id or self.env.user
+        # The scheduled action runs as the superuser: an activity falls to it only
+        # when nobody else is named anywhere.
+        return (
+            partner.collection_user_id
+            or partner.user_id
+            or level.activity_user_id
+            or self.env.user
+        )
 
     def _send_sms(self, level):
         """Queue an SMS where the SMS module is installed and the customer has a
@@ -447,7 +456,8 @@ class FollowupHistory(models.Model):
         for action in self:
             action.move_ids._followup_post_note(
                 _(
-                    "Follow-up level %(level)s performed for %(partner)s (%(channels)s).",
+                    "Follow-up level %(level)s performed for %(partner)s "
+                    "(%(channels)s).",
                     level=action.level_id.name,
                     partner=action.partner_id.name,
                     channels=action._channels_label(),
@@ -478,7 +488,8 @@ class FollowupHistory(models.Model):
         if any(action.state != "to_review" for action in self):
             raise UserError(
                 _(
-                    "Only reminders waiting for review can be sent, skipped or postponed."
+                    "Only reminders waiting for review can be sent, skipped "
+                    "or postponed."
                 )
             )
 
@@ -552,7 +563,8 @@ class FollowupHistory(models.Model):
         if not self.credit_amount:
             return ""
         return _(
-            "Your unreconciled credits of %(credit)s have been deducted from the amount due.",
+            "Your unreconciled credits of %(credit)s have been deducted "
+            "from the amount due.",
             credit=self._followup_format(self.credit_amount),
         )
 

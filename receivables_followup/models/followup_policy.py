@@ -148,7 +148,8 @@ class FollowupPolicy(models.Model):
                                 "create_activity": True,
                                 "activity_type_id": activity_call.id,
                                 "activity_summary": _(
-                                    "Decide on handing the invoices to a collection agency"
+                                    "Decide on handing the invoices to a "
+                                    "collection agency"
                                 ),
                                 "activity_deadline_days": 5,
                             }

@@ -1,6 +1,7 @@
 import logging
 
 import psycopg2
+
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError
 

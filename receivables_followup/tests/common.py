@@ -10,7 +10,9 @@ with freezegun; the scheduled action is called the way Odoo's cron runner calls 
 from datetime import timedelta
 
 from freezegun import freeze_time
+
 from odoo import SUPERUSER_ID, Command, fields
+
 from odoo.addons.account.tests.common import AccountTestInvoicingCommon
 
 

@@ -1,4 +1,5 @@
 from freezegun import freeze_time
+
 from odoo.exceptions import UserError
 from odoo.tests import Form, tagged
 

@@ -1,6 +1,7 @@
 from unittest.mock import patch
 
 from freezegun import freeze_time
+
 from odoo import Command
 from odoo.exceptions import UserError
 from odoo.tests import new_test_user, tagged
