@@ -107,7 +107,7 @@ class FollowupPortal(PortalAccount):
         try:
             invoice_sudo = self._followup_owned_invoice(invoice_id)
         except (AccessError, MissingError):
-            raise request.not_found()
+            raise request.not_found() from None
         reason = request.env["followup.dispute.reason"].search(
             [("portal_visible", "=", True), ("id", "=", _to_int(reason_id))], limit=1
         )
@@ -177,7 +177,7 @@ class FollowupPortal(PortalAccount):
         try:
             invoice_sudo = self._followup_owned_invoice(invoice_id)
         except (AccessError, MissingError):
-            raise request.not_found()
+            raise request.not_found() from None
         try:
             try:
                 date = fields.Date.to_date(promise_date or None)

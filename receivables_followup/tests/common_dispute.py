@@ -157,7 +157,7 @@ class DisputeCommon(AccountTestInvoicingCommon):
     def _open(
         self, invoice, amount=None, reason="pricing", origin="internal", user=None
     ):
-        """Open a dispute on ``invoice`` for ``amount`` (default: the whole residual)."""
+        """Open a dispute on ``invoice`` for ``amount`` (default: all it owes)."""
         return self.env["followup.dispute"]._open_dispute(
             invoice.partner_id,
             {invoice: amount},
