@@ -1,0 +1,634 @@
+#!/usr/bin/env python3
+"""Time receivables_followup's daily run on N open overdue invoices over M customers.
+
+For each N: a throwaway database (``bench_rf_<N>``) is copied from a bench template
+(the base template plus receivables_followup without demo data and two seed
+invoices), filled in SQL (see ``datagen.py``), then a separate Odoo process calls
+``followup.run._cron_run_followup()`` and commits until nothing remains, as Odoo's
+cron runner does, and reports wall time (planning, performing), peak RSS and what
+it created; then runs again the same day (it must create nothing).
+
+With OCA's account_credit_control 18.0 (``--with-oca``, or automatically when the
+``odoo-addon-account-credit-control`` wheel is installed in the virtualenv), a copy
+of the same data gets that module, a policy with equivalent levels, and its run
+(credit lines, then emails of the first two levels) is timed the same way.
+
+Figures only: nothing here asserts a time. One Odoo process runs at a time.
+"""
+
+import argparse
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+import zipfile
+from datetime import date
+from pathlib import Path
+
+BENCH_DIR = Path(__file__).resolve().parent
+REPO_ROOT = BENCH_DIR.parent
+MODULE = "receivables_followup"
+WORK_DIR = Path(os.environ.get("RF_BENCH_DIR", "/tmp/rf_bench"))
+OCA_DIR = Path(os.environ.get("RF_BENCH_OCA_DIR", "/tmp/rf_bench_oca"))
+OCA_DIST = "odoo-addon-account-credit-control"
+OCA_MODULE = "account_credit_control"
+PROJECT_VENV_PYTHON = Path.home() / ".cache/receivables_followup/venv-py311/bin/python"
+TARGETS = "targets: 100k invoices <= 60 s; memory flat in N; >= 5x faster than OCA"
+
+
+def log(message):
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+# ----------------------------------------------------------------------
+# Discovery
+# ----------------------------------------------------------------------
+def default_python():
+    for candidate in (PROJECT_VENV_PYTHON, Path("/tmp/venvtest/bin/python")):
+        if candidate.exists():
+            return str(candidate)
+    return sys.executable
+
+
+def odoo_major(root):
+    release = Path(root) / "odoo" / "release.py"
+    if not release.is_file():
+        return None
+    match = re.search(r"^version_info = \((\d+),", release.read_text(), re.M)
+    return int(match.group(1)) if match else None
+
+
+def find_odoo(explicit, python):
+    """The directory holding the odoo package: the same order as scripts/lib.sh."""
+    candidates = [explicit] if explicit else []
+    if not explicit:
+        if os.environ.get("ODOO_PATH"):
+            candidates.append(os.environ["ODOO_PATH"])
+        found = subprocess.run(
+            [
+                python,
+                "-c",
+                "import odoo, os; print(os.path.dirname("
+                "os.path.dirname(odoo.__file__)))",
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+        ).stdout.strip()
+        candidates += [found] if found else []
+        candidates += ["/opt/odoo18", "/opt/odoo", str(Path.home() / "odoo18")]
+    for candidate in candidates:
+        if candidate and odoo_major(candidate) == 18:
+            return str(Path(candidate).resolve())
+    sys.exit(
+        f"Odoo 18.0 not found (searched: {', '.join(candidates)}); "
+        "use --odoo-path or ODOO_PATH."
+    )
+
+
+def addon_hash(odoo_path, base_template):
+    digest = hashlib.sha256(f"{odoo_path}|{base_template}".encode())
+    digest.update((Path(odoo_path) / "odoo" / "release.py").read_bytes())
+    digest.update((BENCH_DIR / "followup_worker.py").read_bytes())
+    for path in sorted((REPO_ROOT / MODULE).rglob("*")):
+        if path.is_file() and "__pycache__" not in path.parts:
+            digest.update(str(path.relative_to(REPO_ROOT)).encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:10]
+
+
+# ----------------------------------------------------------------------
+# Databases and Odoo processes
+# ----------------------------------------------------------------------
+def psql(sql, db="postgres"):
+    return subprocess.run(
+        ["psql", "-d", db, "-Atqc", sql], capture_output=True, text=True, check=True
+    ).stdout.strip()
+
+
+def db_exists(name):
+    return psql(f"SELECT 1 FROM pg_database WHERE datname = '{name}'") == "1"
+
+
+def drop_db(name):
+    subprocess.run(["dropdb", "--if-exists", name], capture_output=True, check=False)
+    shutil.rmtree(WORK_DIR / "data" / "filestore" / name, ignore_errors=True)
+
+
+def copy_db(template, name):
+    """createdb -T, retried while someone else is connected to the template."""
+    drop_db(name)
+    for attempt in range(30):
+        done = subprocess.run(
+            ["createdb", "-T", template, name],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if done.returncode == 0:
+            return
+        if "being accessed by other users" not in done.stderr or attempt == 29:
+            sys.exit(f"createdb -T {template} {name} failed: {done.stderr.strip()}")
+        time.sleep(2)
+
+
+class Odoo:
+    """Runs odoo-bin and the worker with one addons path and data dir."""
+
+    def __init__(self, python, odoo_path, extra_addons=()):
+        self.python = python
+        self.odoo_path = odoo_path
+        self.addons = ",".join(
+            [f"{odoo_path}/odoo/addons", str(REPO_ROOT), *map(str, extra_addons)]
+        )
+        self.data_dir = str(WORK_DIR / "data")
+        (WORK_DIR / "logs").mkdir(parents=True, exist_ok=True)
+
+    def _run(self, cmd, logname):
+        logfile = WORK_DIR / "logs" / f"{logname}.log"
+        with open(logfile, "w", encoding="utf-8") as out:
+            done = subprocess.run(
+                cmd,
+                stdout=subprocess.PIPE,
+                stderr=out,
+                text=True,
+                check=False,
+                cwd=WORK_DIR,
+            )
+        if done.returncode:
+            tail = logfile.read_text(errors="replace")[-3000:]
+            raise RuntimeError(f"{' '.join(cmd[:4])}... failed; {logfile}:\n{tail}")
+        return done.stdout
+
+    def install(self, db, modules, extra=()):
+        log(f"installing {modules} in {db}")
+        self._run(
+            [
+                self.python,
+                f"{self.odoo_path}/odoo-bin",
+                "-d",
+                db,
+                "-i",
+                modules,
+                f"--addons-path={self.addons}",
+                f"--data-dir={self.data_dir}",
+                "--without-demo=all",
+                "--stop-after-init",
+                "--no-http",
+                "--log-level=warn",
+                *extra,
+            ],
+            f"{db}-install-{modules.replace(',', '_')}",
+        )
+
+    def worker(self, mode, db, *options):
+        out = self._run(
+            [
+                self.python,
+                str(BENCH_DIR / "followup_worker.py"),
+                mode,
+                "--db",
+                db,
+                "--odoo-path",
+                self.odoo_path,
+                "--addons-path",
+                self.addons,
+                "--data-dir",
+                self.data_dir,
+                *options,
+            ],
+            f"{db}-{mode}",
+        )
+        for line in out.splitlines():
+            if line.startswith("BENCH_RESULT "):
+                return json.loads(line[len("BENCH_RESULT ") :])
+        raise RuntimeError(f"worker {mode} on {db} printed no result:\n{out[-2000:]}")
+
+
+def ensure_base_template(odoo, name):
+    if db_exists(name):
+        return name
+    name = "bench_base_account"
+    if not db_exists(name):
+        log(f"creating the base template {name} (account, no demo)")
+        subprocess.run(["createdb", name], check=True)
+        odoo.install(name, "account")
+    return name
+
+
+def ensure_bench_template(odoo, base, keep):
+    """The base template + receivables_followup + seed invoices, cached by the
+    addon's source hash (a stale one is dropped)."""
+    name = f"bench_tpl_{addon_hash(odoo.odoo_path, base)}"
+    if db_exists(name):
+        log(f"reusing the bench template {name}")
+        return name
+    for stale in psql(
+        "SELECT datname FROM pg_database WHERE datname LIKE " "'bench\\_tpl\\_%'"
+    ).split():
+        drop_db(stale)
+    copy_db(base, name)
+    try:
+        odoo.install(name, MODULE, ["--load-language=fr_FR"])
+        odoo.worker("seed", name)
+    except BaseException:
+        drop_db(name)
+        raise
+    log(f"bench template {name} ready" + ("" if keep else " (dropped at the end)"))
+    return name
+
+
+# ----------------------------------------------------------------------
+# OCA account_credit_control
+# ----------------------------------------------------------------------
+def pip(python, *args):
+    return subprocess.run(
+        [python, "-m", "pip", *args, "--disable-pip-version-check"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def installed_oca(python):
+    done = subprocess.run(
+        [
+            python,
+            "-c",
+            "import importlib.metadata as m; print(m.distribution("
+            f"'{OCA_DIST}').locate_file('odoo/addons/{OCA_MODULE}'))",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    path = done.stdout.strip()
+    return path if done.returncode == 0 and Path(path).is_dir() else None
+
+
+def download_oca_wheel(python):
+    versions = pip(python, "index", "versions", OCA_DIST).stdout
+    match = re.search(r"Available versions: (.*)", versions)
+    if not match:
+        raise RuntimeError(f"pip index versions {OCA_DIST} found nothing")
+    ours = [
+        v.strip() for v in match.group(1).split(",") if v.strip().startswith("18.0.")
+    ]
+    if not ours:
+        raise RuntimeError(f"no 18.0 release of {OCA_DIST} on the index")
+    version = max(ours, key=lambda v: tuple(int(part) for part in v.split(".")))
+    target = OCA_DIR / "dl"
+    target.mkdir(parents=True, exist_ok=True)
+    wheels = list(target.glob(f"*{version}-py3-none-any.whl"))
+    if not wheels:
+        log(f"downloading {OCA_DIST}=={version}")
+        done = pip(
+            python, "download", "--no-deps", "-d", str(target), f"{OCA_DIST}=={version}"
+        )
+        wheels = list(target.glob(f"*{version}-py3-none-any.whl"))
+        if not wheels:
+            raise RuntimeError(f"pip download failed: {done.stderr[-1500:]}")
+    return wheels[0]
+
+
+def unpack_oca(spec, python):
+    """Put account_credit_control alone in OCA_DIR/addons; return (dir, note)."""
+    addons = OCA_DIR / "addons"
+    shutil.rmtree(addons, ignore_errors=True)
+    addons.mkdir(parents=True)
+    path = Path(spec) if spec not in ("pypi", "auto") else None
+    if spec == "auto":
+        source = installed_oca(python)
+    elif path and path.suffix == ".whl" or spec == "pypi":
+        wheel = path if path and path.suffix == ".whl" else download_oca_wheel(python)
+        unpacked = OCA_DIR / "unpacked"
+        shutil.rmtree(unpacked, ignore_errors=True)
+        with zipfile.ZipFile(wheel) as archive:
+            archive.extractall(unpacked)
+        check_wheel_requirements(unpacked)
+        source = unpacked / "odoo" / "addons" / OCA_MODULE
+        spec = wheel.name
+    else:
+        source = next(
+            (
+                cand
+                for cand in (
+                    path,
+                    path / OCA_MODULE,
+                    path / "odoo" / "addons" / OCA_MODULE,
+                )
+                if (cand / "__manifest__.py").is_file()
+            ),
+            None,
+        )
+    if not source or not (Path(source) / "__manifest__.py").is_file():
+        raise RuntimeError(f"no {OCA_MODULE} module found in {spec}")
+    shutil.copytree(source, addons / OCA_MODULE)
+    manifest = (addons / OCA_MODULE / "__manifest__.py").read_text()
+    version = re.search(r'"version":\s*"([^"]+)"', manifest).group(1)
+    if not version.startswith("18.0."):
+        raise RuntimeError(f"{OCA_MODULE} {version} is not an 18.0 release")
+    return addons, f"{OCA_MODULE} {version} ({spec})"
+
+
+def check_wheel_requirements(unpacked):
+    """The wheel must need nothing beyond Odoo 18 and its core addons."""
+    for metadata in unpacked.glob("*.dist-info/METADATA"):
+        for line in metadata.read_text().splitlines():
+            if line.startswith("Requires-Dist:"):
+                requirement = line.split(":", 1)[1].strip()
+                if not requirement.startswith("odoo=="):
+                    raise RuntimeError(f"unhandled requirement {requirement!r}")
+
+
+# ----------------------------------------------------------------------
+# One N
+# ----------------------------------------------------------------------
+def generate(db, invoices, customers, scenario):
+    import psycopg2
+    from datagen import generate as generate_data
+
+    start = time.perf_counter()
+    conn = psycopg2.connect(dbname=db)
+    try:
+        counts = generate_data(conn, invoices, customers, date.today(), scenario)
+    finally:
+        conn.close()
+    counts["seconds"] = time.perf_counter() - start
+    log(f"generated {counts} in {db}")
+    return counts
+
+
+def bench_one(args, odoo, template, invoices, oca_addons):
+    customers = args.customers or max(invoices // 20, 1)
+    db = f"bench_rf_{invoices}"
+    oca_db = f"bench_oca_{invoices}"
+    row = {"n": invoices, "m": customers}
+    copy_db(template, db)
+    try:
+        row["data"] = generate(db, invoices, customers, args.scenario)
+        if oca_addons:
+            copy_db(db, oca_db)
+        options = ["--batch-size", str(args.batch_size or 0)]
+        if args.tracemalloc:
+            options.append("--tracemalloc")
+        if args.profile:
+            options += ["--profile", str(WORK_DIR / f"profile_ours_{invoices}.pstats")]
+        log(f"timing receivables_followup on {db}")
+        row["ours"] = odoo.worker("ours", db, *options)
+        if oca_addons:
+            row["oca"] = bench_oca(args, odoo, oca_addons, oca_db, invoices)
+    finally:
+        if not args.keep_db:
+            drop_db(db)
+            drop_db(oca_db)
+    return row
+
+
+def bench_oca(args, odoo, oca_addons, oca_db, invoices):
+    oca_odoo = Odoo(odoo.python, odoo.odoo_path, [oca_addons])
+    try:
+        oca_odoo.install(oca_db, OCA_MODULE)
+        options = ["--oca-keep-pdf"] if args.oca_keep_pdf else []
+        setup = oca_odoo.worker("oca-setup", oca_db, *options)
+        log(f"OCA policy ready, {setup['seeded_lines']} earlier credit lines seeded")
+        if args.profile:
+            options += ["--profile", str(WORK_DIR / f"profile_oca_{invoices}.pstats")]
+        log(f"timing {OCA_MODULE} on {oca_db}")
+        return oca_odoo.worker("oca", oca_db, *options)
+    except RuntimeError as error:
+        log(f"OCA run failed, continuing without it: {error}")
+        return {"error": str(error).splitlines()[0]}
+
+
+# ----------------------------------------------------------------------
+# Report
+# ----------------------------------------------------------------------
+COLUMNS = [
+    ("N", 7),
+    ("M", 6),
+    ("plan s", 7),
+    ("perform s", 9),
+    ("total s", 8),
+    ("RSS MB", 7),
+    ("+RSS", 6),
+    ("actions", 7),
+    ("done", 6),
+    ("review", 6),
+    ("emails", 6),
+    ("2nd run", 8),
+    ("OCA s", 8),
+    ("ratio", 6),
+]
+
+
+def fmt(value, width):
+    if isinstance(value, float):
+        value = f"{value:.1f}" if value >= 10 else f"{value:.2f}"
+    return str(value).rjust(width)
+
+
+def table_row(row):
+    ours = row["ours"]
+    created = ours["created"]
+    second = ours["second_run_created"]
+    states = ours["history_states"]
+    oca = row.get("oca") or {}
+    oca_s = oca.get("total_s")
+    values = [
+        row["n"],
+        row["m"],
+        ours["plan_s"],
+        ours["perform_s"],
+        ours["total_s"],
+        ours["rss_peak_mb"],
+        ours["rss_peak_mb"] - ours["rss_before_mb"],
+        created["history"],
+        states.get("done", 0),
+        states.get("to_review", 0),
+        created["mail_mail"],
+        sum(second.values()),
+        oca_s if oca_s is not None else ("failed" if oca.get("error") else "-"),
+        oca_s / ours["total_s"] if oca_s else "-",
+    ]
+    return " ".join(
+        fmt(value, width) for value, (_name, width) in zip(values, COLUMNS, strict=True)
+    )
+
+
+def final_line(row):
+    ours = row["ours"]
+    text = (
+        f"N={row['n']} M={row['m']}: receivables_followup {ours['total_s']:.1f} s "
+        f"(plan {ours['plan_s']:.1f} s, perform {ours['perform_s']:.1f} s in "
+        f"{ours['calls']} calls), peak RSS {ours['rss_peak_mb']:.0f} MB "
+        f"(+{ours['rss_peak_mb'] - ours['rss_before_mb']:.0f} MB over the loaded "
+        f"registry), {ours['created']['history']} actions, "
+        f"{ours['created']['mail_mail']} emails, "
+        f"{ours['created']['activity']} activities; same-day second run created "
+        f"{sum(ours['second_run_created'].values())} records"
+    )
+    if ours.get("tracemalloc_peak_mb") is not None:
+        text += f"; tracemalloc peak {ours['tracemalloc_peak_mb']:.0f} MB"
+    oca = row.get("oca")
+    if oca and "total_s" in oca:
+        text += (
+            f"; OCA {OCA_MODULE} {oca['total_s']:.1f} s (lines "
+            f"{oca['plan_s']:.1f} s, emails {oca['perform_s']:.1f} s, peak RSS "
+            f"{oca['rss_peak_mb']:.0f} MB, {oca['created']['credit_lines']} lines, "
+            f"{oca['created']['mail_mail']} emails): ratio OCA/ours "
+            f"{oca['total_s'] / ours['total_s']:.1f}x"
+        )
+    elif oca:
+        text += f"; OCA failed: {oca['error']}"
+    return text
+
+
+def print_report(rows, notes):
+    print()
+    for note in notes:
+        print(f"# {note}")
+    print(" ".join(name.rjust(width) for name, width in COLUMNS))
+    for row in rows:
+        print(table_row(row))
+    print()
+    for row in rows:
+        print(final_line(row))
+    print(f"# {TARGETS}")
+
+
+# ----------------------------------------------------------------------
+# Command line
+# ----------------------------------------------------------------------
+def parse_args(argv):
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--invoices",
+        type=int,
+        nargs="+",
+        default=[10000],
+        metavar="N",
+        help="invoice counts (default 10000)",
+    )
+    parser.add_argument(
+        "--customers", type=int, default=0, metavar="M", help="customers (default N/20)"
+    )
+    parser.add_argument(
+        "--odoo-path",
+        help="Odoo 18 tree (default: ODOO_PATH, " "importable odoo, /opt/odoo18)",
+    )
+    parser.add_argument(
+        "--python",
+        default=default_python(),
+        help="the virtualenv's python (default: the project's)",
+    )
+    parser.add_argument(
+        "--base-template",
+        default="t_base",
+        help="database with account installed, copied read-only "
+        "(default t_base; bench_base_account is built if missing)",
+    )
+    parser.add_argument(
+        "--keep-db", action="store_true", help="keep the bench_* databases"
+    )
+    parser.add_argument(
+        "--with-oca",
+        metavar="PATH_OR_WHEEL",
+        help="account_credit_control 18.0: a .whl, an addons "
+        "directory, or 'pypi' to download the wheel (default: "
+        "the installed wheel, if any)",
+    )
+    parser.add_argument(
+        "--no-oca",
+        action="store_true",
+        help="do not run OCA even when its wheel is installed",
+    )
+    parser.add_argument(
+        "--oca-keep-pdf",
+        action="store_true",
+        help="keep the PDF attached to OCA's emails (ours sends none)",
+    )
+    parser.add_argument(
+        "--batch-size",
+        type=int,
+        default=0,
+        help="actions per call (default: the addon's setting)",
+    )
+    parser.add_argument(
+        "--scenario",
+        choices=["escalated", "fresh"],
+        default="escalated",
+        help="escalated: every level is due "
+        "for some invoices; fresh: no level performed yet",
+    )
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help=f"cProfile the runs (slower); stats in {WORK_DIR}",
+    )
+    parser.add_argument(
+        "--tracemalloc",
+        action="store_true",
+        help="also report the Python heap peak (slower)",
+    )
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    try:
+        import psycopg2  # noqa: F401
+    except ImportError:
+        if Path(sys.executable).resolve() == Path(args.python).resolve():
+            sys.exit("psycopg2 is missing from the virtualenv")
+        os.execv(args.python, [args.python, __file__, *sys.argv[1:]])
+    sys.path.insert(0, str(BENCH_DIR))
+    odoo_path = find_odoo(args.odoo_path, args.python)
+    odoo = Odoo(args.python, odoo_path)
+    notes = [
+        f"Odoo {odoo_path}, python {args.python}, scenario {args.scenario}, "
+        f"batch size {args.batch_size or 'default'}, {os.cpu_count()} CPUs"
+    ]
+    oca_spec = (
+        None
+        if args.no_oca
+        else (args.with_oca or ("auto" if installed_oca(args.python) else None))
+    )
+    oca_addons = None
+    if oca_spec:
+        try:
+            oca_addons, oca_note = unpack_oca(oca_spec, args.python)
+            notes.append(
+                f"OCA: {oca_note}"
+                + (
+                    ""
+                    if args.oca_keep_pdf
+                    else ", its email template's PDF attachment removed"
+                )
+            )
+        except (RuntimeError, OSError, zipfile.BadZipFile) as error:
+            notes.append(f"OCA comparison skipped: {error}")
+            log(notes[-1])
+    if args.profile:
+        notes.append(f"profiled (cProfile): times are inflated; stats in {WORK_DIR}")
+    base = ensure_base_template(odoo, args.base_template)
+    template = ensure_bench_template(odoo, base, args.keep_db)
+    rows = []
+    try:
+        for invoices in args.invoices:
+            rows.append(bench_one(args, odoo, template, invoices, oca_addons))
+            print(final_line(rows[-1]), flush=True)
+    finally:
+        if not args.keep_db:
+            drop_db(template)
+        print_report(rows, notes)
+
+
+if __name__ == "__main__":
+    main()
