@@ -30,9 +30,7 @@ class AccountMove(models.Model):
         index="btree_not_null",
         help="The last follow-up level performed for this invoice.",
     )
-    followup_last_date = fields.Date(
-        string="Last Follow-up", readonly=True, copy=False
-    )
+    followup_last_date = fields.Date(string="Last Follow-up", readonly=True, copy=False)
     followup_next_date = fields.Date(
         string="Next Follow-up", readonly=True, copy=False, index="btree_not_null"
     )
@@ -133,7 +131,9 @@ class AccountMove(models.Model):
             )
             disputed = sum(active_lines.mapped("amount"))
             move.followup_disputed_amount = disputed
-            partial = move.currency_id.compare_amounts(disputed, move.amount_residual) < 0
+            partial = (
+                move.currency_id.compare_amounts(disputed, move.amount_residual) < 0
+            )
             move.followup_dispute_paused = bool(active_lines) and not (
                 partial and move.company_id.followup_partial_dispute_escalates
             )
@@ -141,7 +141,9 @@ class AccountMove(models.Model):
     def _compute_followup_dispute_count(self):
         counts = dict(
             self.env["followup.dispute.line"]._read_group(
-                [("move_id", "in", self.ids)], ["move_id"], ["dispute_id:count_distinct"]
+                [("move_id", "in", self.ids)],
+                ["move_id"],
+                ["dispute_id:count_distinct"],
             )
         )
         for move in self:
@@ -398,7 +400,8 @@ class AccountMove(models.Model):
                     fields.Command.create(
                         {
                             "move_id": move.id,
-                            "amount": move.amount_residual - move.followup_disputed_amount,
+                            "amount": move.amount_residual
+                            - move.followup_disputed_amount,
                         }
                     )
                     for move in self
@@ -432,7 +435,10 @@ class AccountMove(models.Model):
         today = fields.Date.context_today(self)
         if self.state != "posted" or self.payment_state not in ("not_paid", "partial"):
             raise UserError(
-                _("%(invoice)s is already paid: there is nothing to promise.", invoice=self.name)
+                _(
+                    "%(invoice)s is already paid: there is nothing to promise.",
+                    invoice=self.name,
+                )
             )
         if self.followup_dispute_paused:
             raise UserError(

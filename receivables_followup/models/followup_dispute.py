@@ -147,7 +147,7 @@ class FollowupDispute(models.Model):
                 (end - dispute.date_opened).days if dispute.date_opened else 0
             )
 
-    def _compute_access_url(self):
+    def _compute_access_url(self):  # pylint: disable=missing-return
         super()._compute_access_url()
         for dispute in self:
             dispute.access_url = f"/my/disputes/{dispute.id}"

@@ -7,6 +7,7 @@ import psycopg2
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError
 from odoo.tools.misc import formatLang
+from odoo.tools.pdf import PdfReadError
 
 from ..services.interest import legal_amounts
 from ..services.levels import next_action_date
@@ -80,7 +81,6 @@ class FollowupHistory(models.Model):
     user_id = fields.Many2one("res.users", string="Performed By", readonly=True)
     currency_id = fields.Many2one(related="company_id.currency_id")
     amount_claimed = fields.Monetary(
-        string="Amount Claimed",
         readonly=True,
         help="Overdue amount of the invoices reminded, net of the customer's "
         "credits, in company currency.",
@@ -362,7 +362,15 @@ class FollowupHistory(models.Model):
                 action.id: (Report._render_qweb_html(report, action.ids)[0], "html")
                 for action in self
             }
-        streams = Report._render_qweb_pdf_prepare_streams(report, None, self.ids)
+        try:
+            streams = Report._render_qweb_pdf_prepare_streams(report, None, self.ids)
+        except (PdfReadError, UserError) as error:
+            # wkhtmltopdf returns an empty document for a batch when a resource
+            # fails to load (e.g. web.base.url unreachable): render one by one.
+            _logger.warning(
+                "Batch rendering of %s letters failed: %s", len(self), error
+            )
+            streams = {}
         contents = {
             res_id: (data["stream"].getvalue(), "pdf")
             for res_id, data in streams.items()

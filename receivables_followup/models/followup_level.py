@@ -54,7 +54,7 @@ class FollowupLevel(models.Model):
         ],
         default="responsible",
     )
-    activity_user_id = fields.Many2one("res.users", string="Activity User")
+    activity_user_id = fields.Many2one("res.users")
     send_sms = fields.Boolean(
         string="Send SMS",
         help="Sent only where the SMS module is installed, to the customer's mobile.",

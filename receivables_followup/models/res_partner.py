@@ -1,5 +1,4 @@
 from odoo import _, fields, models
-
 from odoo.tools.misc import format_date, formatLang
 
 from ..services.levels import days_overdue
@@ -29,11 +28,13 @@ class ResPartner(models.Model):
         "automatically.",
     )
     collection_amount_due = fields.Monetary(
-        string="Total Due", compute="_compute_collection_amounts",
+        string="Total Due",
+        compute="_compute_collection_amounts",
         currency_field="collection_currency_id",
     )
     collection_amount_overdue = fields.Monetary(
-        string="Total Overdue", compute="_compute_collection_amounts",
+        string="Total Overdue",
+        compute="_compute_collection_amounts",
         currency_field="collection_currency_id",
     )
     collection_overdue_by_level = fields.Text(
@@ -66,7 +67,9 @@ class ResPartner(models.Model):
         moves = self.env["account.move"]
         domain = self._collection_open_invoice_domain()
         due = dict(
-            moves._read_group(domain, ["commercial_partner_id"], ["amount_residual_signed:sum"])
+            moves._read_group(
+                domain, ["commercial_partner_id"], ["amount_residual_signed:sum"]
+            )
         )
         overdue = dict(
             moves._read_group(
@@ -96,8 +99,7 @@ class ResPartner(models.Model):
             partner.collection_amount_overdue = overdue.get(commercial, 0.0)
             partner.collection_next_date = next_dates.get(commercial, False)
             partner.collection_overdue_by_level = "\n".join(
-                f"{level.name or _('No level yet')}: "
-                f"{currency.format(amount)}"
+                f"{level.name or _('No level yet')}: " f"{currency.format(amount)}"
                 for level, amount in sorted(
                     by_level.get(commercial, []), key=lambda item: item[0].delay
                 )
@@ -156,7 +158,9 @@ class ResPartner(models.Model):
         today = fields.Date.context_today(self)
         env = self.with_context(lang=self.lang).env
         status_labels = dict(
-            self.env["account.move"]._fields["followup_status"]._description_selection(env)
+            self.env["account.move"]
+            ._fields["followup_status"]
+            ._description_selection(env)
         )
         moves = self.env["account.move"].search(
             self._collection_open_invoice_domain() + [("invoice_date_due", "<", today)],
@@ -165,7 +169,9 @@ class ResPartner(models.Model):
         totals = {}
         lines = []
         for move in moves:
-            totals[move.currency_id] = totals.get(move.currency_id, 0.0) + move.amount_residual
+            totals[move.currency_id] = (
+                totals.get(move.currency_id, 0.0) + move.amount_residual
+            )
             lines.append(
                 {
                     "name": move.name,

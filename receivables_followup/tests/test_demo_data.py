@@ -8,31 +8,42 @@ class TestDemoData(TransactionCase):
 
     def test_demo_invoices_cover_every_overdue_stage_in_two_currencies(self):
         invoices = self.env["account.move"].search(
-            [("partner_id.name", "in", self._demo_customers()), ("move_type", "=", "out_invoice")]
+            [
+                ("partner_id.name", "in", self._demo_customers()),
+                ("move_type", "=", "out_invoice"),
+            ]
         )
         today = fields.Date.today()
         overdue_days = {(today - move.invoice_date_due).days for move in invoices}
-        levels = self.env["followup.policy"]._default_for_company(self.env.company).level_ids
+        levels = (
+            self.env["followup.policy"]._default_for_company(self.env.company).level_ids
+        )
         for level in levels:
             self.assertTrue(
                 any(days >= level.delay for days in overdue_days), level.name
             )
-        self.assertTrue(any(days < 0 for days in overdue_days), "an invoice not yet due")
+        self.assertTrue(
+            any(days < 0 for days in overdue_days), "an invoice not yet due"
+        )
         self.assertEqual(len(invoices.currency_id), 2)
         self.assertIn("excluded", invoices.mapped("followup_status"))
         self.assertIn("paused_promise", invoices.mapped("followup_status"))
         self.assertIn("paused_dispute", invoices.mapped("followup_status"))
 
     def test_demo_customers_in_france_and_elsewhere(self):
-        partners = self.env["res.partner"].search([("name", "in", self._demo_customers())])
+        partners = self.env["res.partner"].search(
+            [("name", "in", self._demo_customers())]
+        )
         countries = partners.country_id.mapped("code")
         self.assertIn("FR", countries)
         self.assertGreater(len(countries), 2)
 
     def test_followup_run_on_demo_data_plans_reminders(self):
-        run = self.env["followup.run"].with_context(
-            mail_notify_force_send=False
-        )._plan_companies(self.env.company, fields.Date.today())
+        run = (
+            self.env["followup.run"]
+            .with_context(mail_notify_force_send=False)
+            ._plan_companies(self.env.company, fields.Date.today())
+        )
         self.assertGreater(run.planned_count, 0)
 
     @staticmethod

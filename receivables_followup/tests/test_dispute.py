@@ -182,7 +182,7 @@ class TestDisputeWorkflow(DisputeCommon):
         ).action_open_resolve_wizard()
         wizard = (
             self.env[action["res_model"]]
-            .with_context(action["context"])
+            .with_context(**action["context"])
             .create({"rejection_reason": "Price as per signed quote."})
         )
         self.assertEqual(wizard.resolution, "rejected")

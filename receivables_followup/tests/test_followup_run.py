@@ -256,8 +256,12 @@ class TestFollowupIdempotency(FollowupRunCase):
                 raise ValueError("invalid address")
             return original(actions, template)
 
-        with patch.object(self._history_class(), "_send_emails", send_emails):
+        with (
+            patch.object(self._history_class(), "_send_emails", send_emails),
+            self.assertLogs("odoo.addons.receivables_followup", level="ERROR") as logs,
+        ):
             self._run_followup("2025-01-11")
+        self.assertIn("retrying action by action", logs.output[0])
         self.assertEqual(self._history(broken).state, "failed")
         self.assertIn("invalid address", self._history(broken).note)
         self.assertFalse(self._emails_to(broken))

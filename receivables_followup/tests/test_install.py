@@ -9,7 +9,9 @@ class TestInstall(TransactionCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.plain_user = new_test_user(cls.env, login="rf_plain", groups="base.group_user")
+        cls.plain_user = new_test_user(
+            cls.env, login="rf_plain", groups="base.group_user"
+        )
         cls.billing_user = new_test_user(
             cls.env, login="rf_billing", groups="account.group_account_invoice"
         )
@@ -44,7 +46,9 @@ class TestInstall(TransactionCase):
 
     def test_menus_exist_under_customers_and_configuration(self):
         root = self.env.ref("receivables_followup.menu_followup_root")
-        self.assertEqual(root.parent_id, self.env.ref("account.menu_finance_receivables"))
+        self.assertEqual(
+            root.parent_id, self.env.ref("account.menu_finance_receivables")
+        )
         config = self.env.ref("receivables_followup.menu_followup_configuration")
         self.assertEqual(
             config.parent_id, self.env.ref("account.menu_finance_configuration")

@@ -7,7 +7,7 @@ class TestFollowupUi(HttpCase):
 
     def test_followup_menu_renders(self):
         self.start_tour(
-            "/odoo/action-account.action_move_out_invoice_type",
+            "/odoo",
             "receivables_followup_menu_tour",
             login="admin",
         )
