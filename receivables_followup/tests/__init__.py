@@ -11,3 +11,4 @@ from . import test_followup_legal
 from . import test_followup_access
 from . import test_portal_dispute
 from . import test_dispute_rules
+from . import test_followup_translation
