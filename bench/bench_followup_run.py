@@ -90,13 +90,37 @@ def find_odoo(explicit, python):
     )
 
 
-def addon_hash(odoo_path, base_template):
-    digest = hashlib.sha256(f"{odoo_path}|{base_template}".encode())
-    digest.update((Path(odoo_path) / "odoo" / "release.py").read_bytes())
+def addon_source(ref):
+    """(directory holding the addon, description): the working tree, or a commit
+    exported with git archive (others edit the working tree while we measure)."""
+    if ref == "worktree":
+        return REPO_ROOT, "working tree"
+    sha = subprocess.run(
+        ["git", "-C", str(REPO_ROOT), "rev-parse", "--verify", f"{ref}^{{commit}}"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    target = WORK_DIR / "src" / sha[:12]
+    if not (target / MODULE / "__manifest__.py").is_file():
+        shutil.rmtree(target, ignore_errors=True)
+        target.mkdir(parents=True)
+        archive = subprocess.run(
+            ["git", "-C", str(REPO_ROOT), "archive", sha, MODULE],
+            capture_output=True,
+            check=True,
+        ).stdout
+        subprocess.run(["tar", "-x", "-C", str(target)], input=archive, check=True)
+    return target, f"commit {sha[:12]} ({ref})"
+
+
+def addon_hash(odoo, base_template):
+    digest = hashlib.sha256(f"{odoo.odoo_path}|{base_template}".encode())
+    digest.update((Path(odoo.odoo_path) / "odoo" / "release.py").read_bytes())
     digest.update((BENCH_DIR / "followup_worker.py").read_bytes())
-    for path in sorted((REPO_ROOT / MODULE).rglob("*")):
+    for path in sorted((odoo.addon_root / MODULE).rglob("*")):
         if path.is_file() and "__pycache__" not in path.parts:
-            digest.update(str(path.relative_to(REPO_ROOT)).encode())
+            digest.update(str(path.relative_to(odoo.addon_root)).encode())
             digest.update(path.read_bytes())
     return digest.hexdigest()[:10]
 
@@ -139,11 +163,12 @@ def copy_db(template, name):
 class Odoo:
     """Runs odoo-bin and the worker with one addons path and data dir."""
 
-    def __init__(self, python, odoo_path, extra_addons=()):
+    def __init__(self, python, odoo_path, addon_root, extra_addons=()):
         self.python = python
         self.odoo_path = odoo_path
+        self.addon_root = Path(addon_root)
         self.addons = ",".join(
-            [f"{odoo_path}/odoo/addons", str(REPO_ROOT), *map(str, extra_addons)]
+            [f"{odoo_path}/odoo/addons", str(addon_root), *map(str, extra_addons)]
         )
         self.data_dir = str(WORK_DIR / "data")
         (WORK_DIR / "logs").mkdir(parents=True, exist_ok=True)
@@ -223,7 +248,7 @@ def ensure_base_template(odoo, name):
 def ensure_bench_template(odoo, base, keep):
     """The base template + receivables_followup + seed invoices, cached by the
     addon's source hash (a stale one is dropped)."""
-    name = f"bench_tpl_{addon_hash(odoo.odoo_path, base)}"
+    name = f"bench_tpl_{addon_hash(odoo, base)}"
     if db_exists(name):
         log(f"reusing the bench template {name}")
         return name
@@ -390,7 +415,7 @@ def bench_one(args, odoo, template, invoices, oca_addons):
 
 
 def bench_oca(args, odoo, oca_addons, oca_db, invoices):
-    oca_odoo = Odoo(odoo.python, odoo.odoo_path, [oca_addons])
+    oca_odoo = Odoo(odoo.python, odoo.odoo_path, odoo.addon_root, [oca_addons])
     try:
         oca_odoo.install(oca_db, OCA_MODULE)
         options = ["--oca-keep-pdf"] if args.oca_keep_pdf else []
@@ -480,7 +505,9 @@ def final_line(row):
             f"; OCA {OCA_MODULE} {oca['total_s']:.1f} s (lines "
             f"{oca['plan_s']:.1f} s, emails {oca['perform_s']:.1f} s, peak RSS "
             f"{oca['rss_peak_mb']:.0f} MB, {oca['created']['credit_lines']} lines, "
-            f"{oca['created']['mail_mail']} emails): ratio OCA/ours "
+            f"{oca['created']['mail_mail']} emails; same-day second run "
+            f"{oca['second_run_s']:.1f} s created "
+            f"{oca['second_run_created']['credit_lines']} lines): ratio OCA/ours "
             f"{oca['total_s'] / ours['total_s']:.1f}x"
         )
     elif oca:
@@ -533,6 +560,12 @@ def parse_args(argv):
         default="t_base",
         help="database with account installed, copied read-only "
         "(default t_base; bench_base_account is built if missing)",
+    )
+    parser.add_argument(
+        "--addon-ref",
+        default="HEAD",
+        help="git commit of the addon to measure (default HEAD; 'worktree' for "
+        "the working tree as it is)",
     )
     parser.add_argument(
         "--keep-db", action="store_true", help="keep the bench_* databases"
@@ -590,9 +623,11 @@ def main(argv=None):
         os.execv(args.python, [args.python, __file__, *sys.argv[1:]])
     sys.path.insert(0, str(BENCH_DIR))
     odoo_path = find_odoo(args.odoo_path, args.python)
-    odoo = Odoo(args.python, odoo_path)
+    addon_root, addon_note = addon_source(args.addon_ref)
+    odoo = Odoo(args.python, odoo_path, addon_root)
     notes = [
-        f"Odoo {odoo_path}, python {args.python}, scenario {args.scenario}, "
+        f"{MODULE} {addon_note}; Odoo {odoo_path}, python {args.python}, "
+        f"scenario {args.scenario}, "
         f"batch size {args.batch_size or 'default'}, {os.cpu_count()} CPUs"
     ]
     oca_spec = (

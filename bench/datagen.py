@@ -102,7 +102,10 @@ def plan_invoices(cr, seed, invoices, today):
                CASE WHEN g %% 5 = 0 THEN %(usd)s ELSE %(eur)s END AS seed_id,
                c.id AS partner_id,
                p.name AS partner_name,
-               (%(today)s::date - (1 + (g * 37) %% %(spread)s))::date AS due,
+               -- a multiplicative hash spreads each customer's invoices over every age
+               (%(today)s::date
+                - (1 + ((g::bigint * 2654435761) %% 4294967296) %% %(spread)s)::int
+               )::date AS due,
                round((50 + (g * 7919) %% 4950)::numeric, 2) AS amount
           FROM generate_series(1, %(n)s) g
           JOIN bench_customer c ON c.idx = g %% (SELECT count(*) FROM bench_customer)
