@@ -302,6 +302,9 @@ class AccountMove(models.Model):
         Amounts are in each invoice's own currency, as the customer knows them.
         """
         env = self.with_context(lang=lang).env
+        status_labels = dict(
+            self._fields["followup_status"]._description_selection(env)
+        )
         return [
             {
                 "name": move.name,
@@ -309,6 +312,8 @@ class AccountMove(models.Model):
                 "due_date": format_date(env, move.invoice_date_due),
                 "days_overdue": days_overdue(move.invoice_date_due, on_date),
                 "payment_reference": move.payment_reference or move.name,
+                "level": move.followup_level_id.with_env(env).name or "",
+                "status": status_labels.get(move.followup_status, ""),
                 "amount_due": formatLang(
                     env, move.amount_residual, currency_obj=move.currency_id
                 ),

@@ -1,7 +1,6 @@
 from odoo import _, fields, models
 from odoo.tools.misc import format_date, formatLang
 
-from ..services.levels import days_overdue
 from ..services.status import ESCALATING, MANUAL
 
 
@@ -93,13 +92,14 @@ class ResPartner(models.Model):
             )
         )
         currency = self.env.company.currency_id
+        no_level = self.env._("No level yet")
         for partner in self:
             commercial = partner.commercial_partner_id
             partner.collection_amount_due = due.get(commercial, 0.0)
             partner.collection_amount_overdue = overdue.get(commercial, 0.0)
             partner.collection_next_date = next_dates.get(commercial, False)
             partner.collection_overdue_by_level = "\n".join(
-                f"{level.name or _('No level yet')}: " f"{currency.format(amount)}"
+                f"{level.name or no_level}: {currency.format(amount)}"
                 for level, amount in sorted(
                     by_level.get(commercial, []), key=lambda item: item[0].delay
                 )
@@ -157,37 +157,17 @@ class ResPartner(models.Model):
         self.ensure_one()
         today = fields.Date.context_today(self)
         env = self.with_context(lang=self.lang).env
-        status_labels = dict(
-            self.env["account.move"]
-            ._fields["followup_status"]
-            ._description_selection(env)
-        )
         moves = self.env["account.move"].search(
-            self._collection_open_invoice_domain() + [("invoice_date_due", "<", today)],
-            order="invoice_date_due, name",
+            self._collection_open_invoice_domain() + [("invoice_date_due", "<", today)]
         )
         totals = {}
-        lines = []
         for move in moves:
             totals[move.currency_id] = (
                 totals.get(move.currency_id, 0.0) + move.amount_residual
             )
-            lines.append(
-                {
-                    "name": move.name,
-                    "invoice_date": format_date(env, move.invoice_date),
-                    "due_date": format_date(env, move.invoice_date_due),
-                    "days_overdue": days_overdue(move.invoice_date_due, today),
-                    "level": move.followup_level_id.name or "",
-                    "status": status_labels.get(move.followup_status, ""),
-                    "amount_due": formatLang(
-                        env, move.amount_residual, currency_obj=move.currency_id
-                    ),
-                }
-            )
         return {
             "date": format_date(env, today),
-            "lines": lines,
+            "lines": moves._followup_display_lines(self.lang, today),
             "totals": [
                 formatLang(env, amount, currency_obj=currency)
                 for currency, amount in totals.items()
