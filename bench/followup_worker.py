@@ -76,10 +76,12 @@ def run_cron_until_done(env, batch_size):
     """Call the scheduled action and commit until nothing remains, like the cron
     runner (which stops after 10 calls and is rescheduled at once: same work).
 
-    :returns: (seconds of the first call, seconds of the other calls, calls)
+    :returns: (seconds of the first call, seconds of the other calls, calls, peak
+        RSS after the first call)
     """
     Run = env["followup.run"]
     first = rest = 0.0
+    rss_first = None
     calls = 0
     remaining = 1
     while remaining:
@@ -89,12 +91,13 @@ def run_cron_until_done(env, batch_size):
         elapsed = time.perf_counter() - start
         if calls == 0:
             first = elapsed
+            rss_first = rss_mb()
         else:
             rest += elapsed
         calls += 1
         if not done and remaining:
             raise RuntimeError(f"no progress with {remaining} actions remaining")
-    return first, rest, calls
+    return first, rest, calls, rss_first
 
 
 def profiled(args, func, *func_args):
@@ -121,7 +124,7 @@ def mode_ours(env, args):
     rss_before = rss_mb()
     if args.tracemalloc:
         tracemalloc.start()
-    first, rest, calls = profiled(
+    first, rest, calls, rss_plan = profiled(
         args, run_cron_until_done, env, args.batch_size or None
     )
     traced_peak = None
@@ -132,7 +135,7 @@ def mode_ours(env, args):
     after = table_counts(cr)
     states = history_states(cr)
     start = time.perf_counter()
-    _first2, _rest2, calls2 = run_cron_until_done(env, args.batch_size or None)
+    calls2 = run_cron_until_done(env, args.batch_size or None)[2]
     second_seconds = time.perf_counter() - start
     second = delta(table_counts(cr), after)
     return {
@@ -142,6 +145,7 @@ def mode_ours(env, args):
         "total_s": first + rest,
         "calls": calls,
         "rss_before_mb": rss_before,
+        "rss_plan_mb": rss_plan,
         "rss_peak_mb": rss_after,
         "tracemalloc_peak_mb": traced_peak,
         "created": delta(after, before),
