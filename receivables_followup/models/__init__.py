@@ -10,3 +10,4 @@ from . import followup_dispute_line
 from . import account_move
 from . import res_partner
 from . import res_config_settings
+from . import ir_actions_report

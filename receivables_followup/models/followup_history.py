@@ -4,16 +4,18 @@ from datetime import timedelta
 
 import psycopg2
 
-from odoo import _, api, fields, models
+from odoo import Command, _, api, fields, models
 from odoo.exceptions import AccessError, UserError
 from odoo.tools.misc import formatLang
-from odoo.tools.pdf import PdfReadError
 
 from ..services.interest import legal_amounts
 from ..services.levels import next_action_date
 from ..services.status import PAUSED
 
 _logger = logging.getLogger(__name__)
+
+#: actions created per INSERT while planning, so memory does not grow with the plan
+PLAN_CHUNK = 1000
 
 
 class FollowupHistory(models.Model):
@@ -129,27 +131,32 @@ class FollowupHistory(models.Model):
         if not plan.actions:
             return self
         partner_ids = {action.partner_id for action in plan.actions}
-        recipients = self._invoice_contacts(partner_ids)
-        vals_list = []
-        for action in plan.actions:
-            vals_list.append(
-                {
-                    "run_id": run.id,
-                    "company_id": run.company_id.id,
-                    "partner_id": action.partner_id,
-                    "recipient_id": recipients.get(
-                        action.partner_id, action.partner_id
-                    ),
-                    "level_id": action.level_id,
-                    "date": run.date,
-                    "state": "to_review" if action.manual else "pending",
-                    "origin": origin,
-                    "amount_claimed": action.claimed,
-                    "credit_amount": max(action.amount - action.claimed, 0.0),
-                    "move_ids": [fields.Command.set(action.invoice_ids)],
-                }
+        recipients = self.env["res.partner"]._collection_invoice_contacts(partner_ids)
+        actions = self.browse()
+        for start in range(0, len(plan.actions), PLAN_CHUNK):
+            chunk = plan.actions[start : start + PLAN_CHUNK]
+            created = self.create(
+                [
+                    {
+                        "run_id": run.id,
+                        "company_id": run.company_id.id,
+                        "partner_id": action.partner_id,
+                        "recipient_id": recipients.get(
+                            action.partner_id, action.partner_id
+                        ),
+                        "level_id": action.level_id,
+                        "date": run.date,
+                        "state": "to_review" if action.manual else "pending",
+                        "origin": origin,
+                        "amount_claimed": action.claimed,
+                        "credit_amount": max(action.amount - action.claimed, 0.0),
+                    }
+                    for action in chunk
+                ]
             )
-        actions = self.create(vals_list)
+            created._link_invoices([action.invoice_ids for action in chunk])
+            created.flush_recordset()
+            actions |= created
         actions._compute_legal_amounts(run.date)
         manual_move_ids = [
             move_id
@@ -160,19 +167,24 @@ class FollowupHistory(models.Model):
         self.env["account.move"].browse(manual_move_ids)._followup_mark_manual()
         return actions
 
-    @api.model
-    def _invoice_contacts(self, partner_ids):
-        """{commercial partner: its first invoicing contact}, for the reminders."""
-        contacts = self.env["res.partner"].search_read(
-            [
-                ("parent_id", "in", list(partner_ids)),
-                ("type", "=", "invoice"),
-                ("email", "!=", False),
-            ],
-            ["parent_id"],
-            order="id desc",
+    def _link_invoices(self, invoice_ids_per_action):
+        """Link each action to its invoices, in one INSERT for the whole batch:
+        the ORM would write the many2many one action at a time."""
+        history_ids, move_ids = [], []
+        for action, invoice_ids in zip(self, invoice_ids_per_action, strict=True):
+            history_ids.extend([action.id] * len(invoice_ids))
+            move_ids.extend(invoice_ids)
+        self.env.cr.execute(
+            """
+            INSERT INTO followup_history_account_move_rel (history_id, move_id)
+            SELECT unnest(%s::int[]), unnest(%s::int[])
+            """,
+            [history_ids, move_ids],
         )
-        return {row["parent_id"][0]: row["id"] for row in contacts}
+        self.invalidate_recordset(["move_ids"])
+        self.env["account.move"].browse(move_ids).invalidate_recordset(
+            ["followup_history_ids"]
+        )
 
     # ------------------------------------------------------------------
     # Performing
@@ -292,32 +304,53 @@ class FollowupHistory(models.Model):
                 )
 
     def _send_emails(self, template):
-        """Queue one email per action, posted in the customer's chatter.
+        """Queue one email per action, logged in the customer's chatter.
 
-        The email is a ``mail.mail`` in the outgoing queue, created in this
-        transaction: if the batch rolls back, the email disappears with its history.
+        The emails are ``mail.mail`` records in the outgoing queue, created in one
+        batch in this transaction: if the batch rolls back, the emails disappear
+        with their history. Each one is also the chatter message on the customer,
+        addressed to the reminder's recipient only (the customer's followers do
+        not get a copy of every reminder).
         """
         rendered = template._generate_template(
             self.ids, ("subject", "body_html", "email_from", "partner_to", "reply_to")
         )
+        note = self.env.ref("mail.mt_note")
+        author = self.env.user.partner_id
+        vals_list = []
         for action in self:
             values = rendered[action.id]
-            partner = action.partner_id.with_context(mail_notify_force_send=False)
-            message = partner.message_post(
-                body=values.get("body_html", ""),
-                subject=values.get("subject"),
-                email_from=values.get("email_from"),
-                reply_to=values.get("reply_to"),
-                partner_ids=values.get("partner_ids") or [action.recipient_id.id],
-                message_type="comment",
-                # A note notifies the recipients named above and no one else: the
-                # customer's followers (salespeople) do not get a copy of each
-                # reminder.
-                subtype_xmlid="mail.mt_note",
-                email_layout_xmlid="mail.mail_notification_light",
-                mail_auto_delete=False,
+            body = values.get("body_html") or ""
+            vals_list.append(
+                {
+                    "model": "res.partner",
+                    "res_id": action.partner_id.id,
+                    "record_name": action.partner_id.display_name,
+                    "message_type": "comment",
+                    "subtype_id": note.id,
+                    "is_internal": False,
+                    "author_id": author.id,
+                    "email_from": values.get("email_from") or author.email_formatted,
+                    "reply_to": values.get("reply_to") or values.get("email_from"),
+                    "subject": values.get("subject"),
+                    "body": body,
+                    "body_html": body,
+                    "recipient_ids": [
+                        Command.set(
+                            values.get("partner_ids") or action.recipient_id.ids
+                        )
+                    ],
+                    "auto_delete": False,
+                    "state": "outgoing",
+                }
             )
-            action.write({"sent_email": True, "mail_message_id": message.id})
+        # sudo: follow-up users may not create mail.mail; the emails are the
+        # engine's, queued for the mail cron, never sent from this transaction.
+        mails = self.env["mail.mail"].sudo().create(vals_list)
+        for action, mail in zip(self, mails, strict=True):
+            action.write(
+                {"sent_email": True, "mail_message_id": mail.mail_message_id.id}
+            )
 
     def _produce_letters(self):
         """Render one letter per action and attach it to its customer's chatter."""
@@ -347,39 +380,13 @@ class FollowupHistory(models.Model):
             action.write({"sent_letter": True, "attachment_id": attachment.id})
 
     def _render_letters(self):
-        """{action id: (content, extension)}: the letters in one PDF engine call.
-
-        wkhtmltopdf renders the batch as one document that Odoo splits by page or
-        outline; when it cannot (a letter running over two pages), the letters it
-        could not separate are rendered one by one.
-        """
+        """{action id: (content, extension)}: the letters, in one PDF engine call."""
         report = self.company_id[:1].followup_letter_report_id or self.env.ref(
             "receivables_followup.action_report_followup_letter"
         )
-        Report = self.env["ir.actions.report"]
-        if Report.get_wkhtmltopdf_state() in ("install", "broken"):
-            return {
-                action.id: (Report._render_qweb_html(report, action.ids)[0], "html")
-                for action in self
-            }
-        try:
-            streams = Report._render_qweb_pdf_prepare_streams(report, None, self.ids)
-        except (PdfReadError, UserError) as error:
-            # wkhtmltopdf returns an empty document for a batch when a resource
-            # fails to load (e.g. web.base.url unreachable): render one by one.
-            _logger.warning(
-                "Batch rendering of %s letters failed: %s", len(self), error
-            )
-            streams = {}
-        contents = {
-            res_id: (data["stream"].getvalue(), "pdf")
-            for res_id, data in streams.items()
-            if res_id and data.get("stream")
-        }
-        for action in self.filtered(lambda act: act.id not in contents):
-            stream = Report._render_qweb_pdf_prepare_streams(report, None, action.ids)
-            contents[action.id] = (stream[action.id]["stream"].getvalue(), "pdf")
-        return contents
+        return self.env["ir.actions.report"]._render_followup_documents(
+            report, self.ids
+        )
 
     def _schedule_activities(self, level):
         deadline = fields.Date.context_today(self) + timedelta(

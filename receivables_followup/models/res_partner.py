@@ -1,4 +1,4 @@
-from odoo import _, fields, models
+from odoo import _, api, fields, models
 from odoo.tools.misc import format_date, formatLang
 
 from ..services.status import ESCALATING, MANUAL
@@ -117,6 +117,20 @@ class ResPartner(models.Model):
             partner.collection_dispute_count = counts.get(
                 partner.commercial_partner_id, 0
             )
+
+    @api.model
+    def _collection_invoice_contacts(self, partner_ids):
+        """{commercial partner: its first invoicing contact}, for the reminders."""
+        contacts = self.search_read(
+            [
+                ("parent_id", "in", list(partner_ids)),
+                ("type", "=", "invoice"),
+                ("email", "!=", False),
+            ],
+            ["parent_id"],
+            order="id desc",
+        )
+        return {row["parent_id"][0]: row["id"] for row in contacts}
 
     def _collection_policy(self, company):
         """The policy that applies to this customer in ``company``."""
