@@ -22,5 +22,7 @@ class ResCompany(models.Model):
     @api.model_create_multi
     def create(self, vals_list):
         companies = super().create(vals_list)
+        # sudo: whoever may create a company gets its default follow-up policy,
+        # even without the follow-up manager's right to create policies.
         self.env["followup.policy"].sudo()._create_default_policies(companies)
         return companies
