@@ -97,32 +97,25 @@ class FollowupCommon(AccountTestInvoicingCommon):
         )
 
     @classmethod
-    def _create_invoice(cls, partner, amount, due_date, currency=None, company=None):
-        """A posted customer invoice of one untaxed line, due on ``due_date``."""
-        company = company or cls.company
-        due_date = fields.Date.to_date(due_date)
+    def _create_posted_move(cls, company, line_name, amount, **values):
+        """A posted customer move of one untaxed line of ``amount``."""
         move = (
             cls.env["account.move"]
             .with_company(company)
             .create(
                 {
-                    "move_type": "out_invoice",
-                    "partner_id": partner.id,
                     "company_id": company.id,
-                    "invoice_date": due_date - timedelta(days=30),
-                    "invoice_payment_term_id": False,
-                    "invoice_date_due": due_date,
-                    "currency_id": (currency or company.currency_id).id,
                     "invoice_line_ids": [
                         Command.create(
                             {
-                                "name": "Consulting",
+                                "name": line_name,
                                 "quantity": 1,
                                 "price_unit": amount,
                                 "tax_ids": [Command.clear()],
                             }
                         )
                     ],
+                    **values,
                 }
             )
         )
@@ -130,33 +123,33 @@ class FollowupCommon(AccountTestInvoicingCommon):
         return move
 
     @classmethod
+    def _create_invoice(cls, partner, amount, due_date, currency=None, company=None):
+        """A posted customer invoice of one untaxed line, due on ``due_date``."""
+        company = company or cls.company
+        due_date = fields.Date.to_date(due_date)
+        return cls._create_posted_move(
+            company,
+            "Consulting",
+            amount,
+            move_type="out_invoice",
+            partner_id=partner.id,
+            invoice_date=due_date - timedelta(days=30),
+            invoice_payment_term_id=False,
+            invoice_date_due=due_date,
+            currency_id=(currency or company.currency_id).id,
+        )
+
+    @classmethod
     def _create_credit_note(cls, partner, amount, date="2025-01-01", company=None):
         """A posted, unreconciled credit note of ``amount``."""
-        company = company or cls.company
-        move = (
-            cls.env["account.move"]
-            .with_company(company)
-            .create(
-                {
-                    "move_type": "out_refund",
-                    "partner_id": partner.id,
-                    "company_id": company.id,
-                    "invoice_date": date,
-                    "invoice_line_ids": [
-                        Command.create(
-                            {
-                                "name": "Refund",
-                                "quantity": 1,
-                                "price_unit": amount,
-                                "tax_ids": [Command.clear()],
-                            }
-                        )
-                    ],
-                }
-            )
+        return cls._create_posted_move(
+            company or cls.company,
+            "Refund",
+            amount,
+            move_type="out_refund",
+            partner_id=partner.id,
+            invoice_date=date,
         )
-        move.action_post()
-        return move
 
     @classmethod
     def _register_payment(cls, invoice, amount, date="2025-01-01"):

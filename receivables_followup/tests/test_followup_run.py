@@ -202,14 +202,15 @@ class TestFollowupIdempotency(FollowupRunCase):
         reports = self._run_followup("2025-01-11")
         self.assertEqual(reports, [(0, 0)])
 
-    def test_rolled_back_batch_leaves_no_email_and_no_done_history(self):
+    def _crash_second_batch(self):
+        """Plan, perform the first customer, then let the process die after the
+        email of the second batch was queued; return that batch's action."""
         Run = self._cron_env()["followup.run"]
         History = self._cron_env()["followup.history"]
         with freeze_time("2025-01-11"):
             Run._cron_run_followup(batch_size=1)  # plan
             Run._cron_run_followup(batch_size=1)  # first customer
             pending = History.search([("state", "=", "pending")], order="id", limit=1)
-            # The process dies after the email of the second batch was queued.
             with (
                 patch.object(
                     self._history_class(),
@@ -221,27 +222,16 @@ class TestFollowupIdempotency(FollowupRunCase):
             ):
                 pending._perform()
         self.env.invalidate_all()
+        return pending
+
+    def test_rolled_back_batch_leaves_no_email_and_no_done_history(self):
+        pending = self._crash_second_batch()
         self.assertEqual(pending.state, "pending")
         self.assertFalse(self._emails_to(pending.partner_id))
         self.assertFalse(pending.move_ids.followup_level_id)
 
     def test_run_resumed_after_a_crash_reminds_each_partner_once(self):
-        Run = self._cron_env()["followup.run"]
-        History = self._cron_env()["followup.history"]
-        with freeze_time("2025-01-11"):
-            Run._cron_run_followup(batch_size=1)
-            Run._cron_run_followup(batch_size=1)
-            pending = History.search([("state", "=", "pending")], order="id", limit=1)
-            with (
-                patch.object(
-                    self._history_class(),
-                    "_note_on_invoices",
-                    side_effect=RuntimeError("worker killed"),
-                ),
-                self.assertRaises(RuntimeError),
-                self.env.cr.savepoint(),
-            ):
-                pending._perform()
+        self._crash_second_batch()
         self._run_followup("2025-01-11", batch_size=1)
         for customer in self.customers:
             self.assertEqual(len(self._emails_to(customer)), 1, customer.name)
