@@ -11,3 +11,5 @@ from . import account_move
 from . import res_partner
 from . import res_config_settings
 from . import ir_actions_report
+from . import mail_mail
+from . import mail_template

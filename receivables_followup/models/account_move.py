@@ -321,6 +321,15 @@ class AccountMove(models.Model):
             for move in self.sorted(lambda m: (m.invoice_date_due, m.name))
         ]
 
+    def _followup_claimable_residual(self):
+        """What the follow-up may claim on this invoice, company currency: its
+        residual less the disputed part (the planning query computes the same)."""
+        self.ensure_one()
+        ratio = (
+            self.amount_total_signed / self.amount_total if self.amount_total else 1
+        )
+        return self.amount_residual_signed - self.followup_disputed_amount * ratio
+
     def _followup_post_note(self, text):
         """Post ``text`` (plain, escaped here) as a note in each invoice's chatter.
 

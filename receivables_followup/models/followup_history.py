@@ -4,7 +4,7 @@ from datetime import timedelta
 
 import psycopg2
 
-from odoo import Command, _, api, fields, models
+from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError
 from odoo.tools.misc import formatLang
 
@@ -13,9 +13,6 @@ from ..services.levels import next_action_date
 from ..services.status import PAUSED
 
 _logger = logging.getLogger(__name__)
-
-#: actions created per INSERT while planning, so memory does not grow with the plan
-PLAN_CHUNK = 1000
 
 
 class FollowupHistory(models.Model):
@@ -126,38 +123,81 @@ class FollowupHistory(models.Model):
     # Planning
     # ------------------------------------------------------------------
     @api.model
-    def _create_from_plan(self, run, plan, origin):
-        """Create the pending (or to-review) actions of a run's plan."""
+    def _create_from_plan(self, run, plan, origin, rows, formal_level_ids=()):
+        """Create the pending (or to-review) actions of one slice of a run's plan.
+
+        One INSERT for the actions and one for their invoices: a run plans tens of
+        thousands of actions, and the ORM creates them one by one. The French
+        legal amounts of formal notices are computed here from the planning rows,
+        so that a reviewer sees them in the preview.
+
+        :param rows: the :class:`InvoiceRow` the plan was made from
+        :param formal_level_ids: the levels that are formal notices
+        """
         if not plan.actions:
             return self
+        company = run.company_id
+        currency = company.currency_id
         partner_ids = {action.partner_id for action in plan.actions}
         recipients = self.env["res.partner"]._collection_invoice_contacts(partner_ids)
-        actions = self.browse()
-        for start in range(0, len(plan.actions), PLAN_CHUNK):
-            chunk = plan.actions[start : start + PLAN_CHUNK]
-            created = self.create(
-                [
-                    {
-                        "run_id": run.id,
-                        "company_id": run.company_id.id,
-                        "partner_id": action.partner_id,
-                        "recipient_id": recipients.get(
-                            action.partner_id, action.partner_id
-                        ),
-                        "level_id": action.level_id,
-                        "date": run.date,
-                        "state": "to_review" if action.manual else "pending",
-                        "origin": origin,
-                        "amount_claimed": action.claimed,
-                        "credit_amount": max(action.amount - action.claimed, 0.0),
-                    }
-                    for action in chunk
-                ]
-            )
-            created._link_invoices([action.invoice_ids for action in chunk])
-            created.flush_recordset()
-            actions |= created
-        actions._compute_legal_amounts(run.date)
+        legal = self._legal_amounts_of_plan(
+            company, run.date, plan, rows, formal_level_ids
+        )
+        self.flush_model()
+        now = fields.Datetime.now()
+        self.env.cr.execute(
+            """
+            INSERT INTO followup_history (
+                run_id, company_id, partner_id, recipient_id, level_id, policy_id,
+                date, state, origin, amount_claimed, credit_amount, interest_amount,
+                indemnity_amount, create_uid, create_date, write_uid, write_date)
+            SELECT %(run)s, %(company)s, v.partner_id, v.recipient_id, v.level_id,
+                   l.policy_id, %(date)s, v.state, %(origin)s, v.claimed, v.credit,
+                   v.interest, v.indemnity, %(uid)s, %(now)s, %(uid)s, %(now)s
+              FROM unnest(%(partners)s::int[], %(recipients)s::int[],
+                          %(levels)s::int[], %(states)s::varchar[],
+                          %(claimed)s::numeric[], %(credits)s::numeric[],
+                          %(interests)s::numeric[], %(indemnities)s::numeric[])
+                   AS v(partner_id, recipient_id, level_id, state, claimed, credit,
+                        interest, indemnity)
+              JOIN followup_level l ON l.id = v.level_id
+            RETURNING id, partner_id, level_id
+            """,
+            {
+                "run": run.id,
+                "company": company.id,
+                "date": run.date,
+                "origin": origin,
+                "uid": self.env.uid,
+                "now": now,
+                "partners": [action.partner_id for action in plan.actions],
+                "recipients": [
+                    recipients.get(action.partner_id, action.partner_id)
+                    for action in plan.actions
+                ],
+                "levels": [action.level_id for action in plan.actions],
+                "states": [
+                    "to_review" if action.manual else "pending"
+                    for action in plan.actions
+                ],
+                "claimed": [currency.round(action.claimed) for action in plan.actions],
+                "credits": [
+                    currency.round(max(action.amount - action.claimed, 0.0))
+                    for action in plan.actions
+                ],
+                "interests": [interest for interest, _indemnity in legal],
+                "indemnities": [indemnity for _interest, indemnity in legal],
+            },
+        )
+        # one action per customer and level in a plan
+        action_ids = {
+            (partner_id, level_id): action_id
+            for action_id, partner_id, level_id in self.env.cr.fetchall()
+        }
+        actions = self.browse(
+            [action_ids[action.partner_id, action.level_id] for action in plan.actions]
+        )
+        actions._link_invoices([action.invoice_ids for action in plan.actions])
         manual_move_ids = [
             move_id
             for action in plan.actions
@@ -166,6 +206,39 @@ class FollowupHistory(models.Model):
         ]
         self.env["account.move"].browse(manual_move_ids)._followup_mark_manual()
         return actions
+
+    @api.model
+    def _legal_amounts_of_plan(self, company, day, plan, rows, formal_level_ids):
+        """[(interest, indemnity)] of each planned action: zero but on formal
+        notices."""
+        rows_by_id = {row.id: row for row in rows}
+        rates = None
+        amounts = []
+        for action in plan.actions:
+            if action.level_id not in formal_level_ids:
+                amounts.append((0.0, 0.0))
+                continue
+            if rates is None:
+                rates = self.env["followup.interest.rate"]._rates_for_company(company)
+            interest, indemnity = legal_amounts(
+                [
+                    (abs(rows_by_id[move_id].residual), rows_by_id[move_id].due_date)
+                    for move_id in action.invoice_ids
+                ],
+                day,
+                rates,
+            )
+            amounts.append(
+                (float(interest), self._indemnity_in(company, indemnity, day))
+            )
+        return amounts
+
+    @api.model
+    def _indemnity_in(self, company, indemnity_eur, day):
+        """The recovery indemnity (set in euros by law) in ``company``'s currency."""
+        return self.env.ref("base.EUR")._convert(
+            float(indemnity_eur), company.currency_id, company, day
+        )
 
     def _link_invoices(self, invoice_ids_per_action):
         """Link each action to its invoices, in one INSERT for the whole batch:
@@ -282,75 +355,66 @@ class FollowupHistory(models.Model):
         return still_due
 
     def _compute_legal_amounts(self, today):
-        """Fill the French late-payment interest and indemnities of formal notices."""
-        eur = self.env.ref("base.EUR")
+        """Fill the French late-payment amounts of formal notices, on what is
+        still claimable of each invoice (its residual less any disputed part)."""
         formal = self.filtered("level_id.is_formal_notice")
         for company, actions in formal.grouped("company_id").items():
             rates = self.env["followup.interest.rate"]._rates_for_company(company)
             for action in actions:
                 interest, indemnity = legal_amounts(
                     [
-                        (abs(move.amount_residual_signed), move.invoice_date_due)
+                        (abs(move._followup_claimable_residual()), move.invoice_date_due)
                         for move in action.move_ids
                     ],
                     today,
                     rates,
                 )
-                indemnity = eur._convert(
-                    float(indemnity), company.currency_id, company, today
-                )
                 action.write(
-                    {"interest_amount": float(interest), "indemnity_amount": indemnity}
+                    {
+                        "interest_amount": float(interest),
+                        "indemnity_amount": self._indemnity_in(
+                            company, indemnity, today
+                        ),
+                    }
                 )
 
     def _send_emails(self, template):
         """Queue one email per action, logged in the customer's chatter.
 
-        The emails are ``mail.mail`` records in the outgoing queue, created in one
-        batch in this transaction: if the batch rolls back, the emails disappear
-        with their history. Each one is also the chatter message on the customer,
-        addressed to the reminder's recipient only (the customer's followers do
-        not get a copy of every reminder).
+        The emails are ``mail.mail`` records in the outgoing queue, inserted in this
+        transaction: if the batch rolls back, the emails disappear with their
+        history. Each one is also the chatter message on the customer, addressed to
+        the reminder's recipient only (the customer's followers do not get a copy
+        of every reminder).
         """
-        rendered = template._generate_template(
+        rendered = template.with_context(followup_render_once=True)._generate_template(
             self.ids, ("subject", "body_html", "email_from", "partner_to", "reply_to")
         )
         note = self.env.ref("mail.mt_note")
         author = self.env.user.partner_id
-        vals_list = []
+        emails = []
         for action in self:
             values = rendered[action.id]
-            body = values.get("body_html") or ""
-            vals_list.append(
+            email_from = values.get("email_from") or author.email_formatted
+            emails.append(
                 {
                     "model": "res.partner",
                     "res_id": action.partner_id.id,
                     "record_name": action.partner_id.display_name,
-                    "message_type": "comment",
+                    "company_id": action.company_id.id,
                     "subtype_id": note.id,
-                    "is_internal": False,
                     "author_id": author.id,
-                    "email_from": values.get("email_from") or author.email_formatted,
-                    "reply_to": values.get("reply_to") or values.get("email_from"),
+                    "email_from": email_from,
+                    "reply_to": values.get("reply_to") or email_from,
                     "subject": values.get("subject"),
-                    "body": body,
-                    "body_html": body,
-                    "recipient_ids": [
-                        Command.set(
-                            values.get("partner_ids") or action.recipient_id.ids
-                        )
-                    ],
-                    "auto_delete": False,
-                    "state": "outgoing",
+                    "body": values.get("body_html") or "",
+                    "recipient_ids": values.get("partner_ids")
+                    or action.recipient_id.ids,
                 }
             )
-        # sudo: follow-up users may not create mail.mail; the emails are the
-        # engine's, queued for the mail cron, never sent from this transaction.
-        mails = self.env["mail.mail"].sudo().create(vals_list)
-        for action, mail in zip(self, mails, strict=True):
-            action.write(
-                {"sent_email": True, "mail_message_id": mail.mail_message_id.id}
-            )
+        message_ids = self.env["mail.mail"]._followup_queue(emails)
+        for action, message_id in zip(self, message_ids, strict=True):
+            action.write({"sent_email": True, "mail_message_id": message_id})
 
     def _produce_letters(self):
         """Render one letter per action and attach it to its customer's chatter."""

@@ -4,6 +4,7 @@ import psycopg2
 
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError
+from odoo.tools import SQL
 
 from ..services.planner import InvoiceRow, plan_actions
 from ..services.status import ESCALATING
@@ -12,6 +13,8 @@ _logger = logging.getLogger(__name__)
 
 #: actions performed per transaction; a crash loses at most one batch of work
 DEFAULT_BATCH_SIZE = 200
+#: customers planned together; planning holds one slice of invoices in memory
+PLAN_PARTNER_SLICE = 1000
 
 
 class FollowupRun(models.Model):
@@ -157,6 +160,13 @@ class FollowupRun(models.Model):
 
     @api.model
     def _plan_company(self, company, today, origin):
+        """Plan today's run of ``company``, a slice of customers at a time.
+
+        Each slice is read, planned and stored with a few set-based statements and
+        then dropped, so planning holds at most one slice of invoices in memory
+        whatever the number of invoices. A customer's invoices are always planned
+        together: its net position and its grouping per level need all of them.
+        """
         moves = self.env["account.move"]
         moves._followup_refresh_statuses([company.id], today)
         run = self.create(
@@ -167,80 +177,150 @@ class FollowupRun(models.Model):
                 "started_at": fields.Datetime.now(),
             }
         )
-        rows, policy_ids, manual_partners = self._planning_rows(company, today)
-        policies = self.env["followup.policy"].browse(policy_ids)
-        plan = plan_actions(
-            today,
-            rows,
-            policies._engine_levels(),
-            credits=self._partner_credits(company),
-            manual_partners=manual_partners,
+        default_policy = self.env["followup.policy"]._default_for_company(company)
+        policies = self.env["followup.policy"].search(
+            [("company_id", "=", company.id)]
         )
-        self.env["followup.history"]._create_from_plan(run, plan, origin)
-        moves._followup_write_next_dates(plan.next_dates)
+        levels = policies._engine_levels()
+        formal_level_ids = set(
+            policies.level_ids.filtered("is_formal_notice").ids
+        )
+        run_id = run.id
+        planned = covered = below_minimum = 0
+        for partner_ids in self._planning_partner_slices(company, today):
+            rows, manual_partners = self._planning_rows(
+                company, today, partner_ids, default_policy.id
+            )
+            plan = plan_actions(
+                today,
+                rows,
+                levels,
+                credits=self._partner_credits(company, partner_ids),
+                manual_partners=manual_partners,
+            )
+            self.env["followup.history"]._create_from_plan(
+                self.browse(run_id), plan, origin, rows, formal_level_ids
+            )
+            # The invoices of the pending actions get their next date when the
+            # action is performed, a few minutes from now: writing it twice would
+            # double the cost of the largest UPDATE of the run.
+            performed_soon = {
+                move_id
+                for action in plan.actions
+                if not action.manual
+                for move_id in action.invoice_ids
+            }
+            moves._followup_write_next_dates(
+                {
+                    move_id: day
+                    for move_id, day in plan.next_dates.items()
+                    if move_id not in performed_soon
+                }
+            )
+            planned += len(plan.actions)
+            covered += len(plan.skipped_covered)
+            below_minimum += plan.below_minimum
+            # Nothing of a slice is needed once it is stored.
+            self.env.invalidate_all()
+        run = self.browse(run_id)
         run.write(
             {
-                "planned_count": len(plan.actions),
-                "covered_partner_count": len(plan.skipped_covered),
-                "below_minimum_count": plan.below_minimum,
-                "state": "running" if plan.actions else "done",
-                "finished_at": False if plan.actions else fields.Datetime.now(),
+                "planned_count": planned,
+                "covered_partner_count": covered,
+                "below_minimum_count": below_minimum,
+                "state": "running" if planned else "done",
+                "finished_at": False if planned else fields.Datetime.now(),
             }
         )
         _logger.info(
             "Follow-up of %s for company %s: %s actions planned",
             today,
             company.id,
-            len(plan.actions),
+            planned,
         )
         return run
 
     @api.model
-    def _planning_rows(self, company, today):
-        """Read, in one query, the open overdue invoices that may escalate."""
+    def _planning_filter(self, company, today):
+        """The invoices of ``company`` that may escalate on ``today``: a WHERE
+        clause on ``account_move m``."""
+        return SQL(
+            """
+                m.company_id = %(company)s
+            AND m.move_type IN ('out_invoice', 'out_receipt')
+            AND m.state = 'posted'
+            AND m.payment_state IN ('not_paid', 'partial')
+            AND m.followup_status IN %(statuses)s
+            AND m.invoice_date_due < %(today)s
+            AND NOT EXISTS (
+                 SELECT 1
+                   FROM followup_history_account_move_rel rel
+                   JOIN followup_history h ON h.id = rel.history_id
+                  WHERE rel.move_id = m.id
+                    AND h.state IN ('pending', 'to_review'))
+            """,
+            company=company.id,
+            statuses=ESCALATING,
+            today=today,
+        )
+
+    @api.model
+    def _planning_partner_slices(self, company, today):
+        """Yield the customers with invoices that may escalate, by slices."""
+        self.env["account.move"].flush_model()
+        self.env["followup.history"].flush_model()
+        self.env.cr.execute(
+            SQL(
+                """
+                SELECT DISTINCT m.commercial_partner_id
+                  FROM account_move m
+                 WHERE %s
+                 ORDER BY 1
+                """,
+                self._planning_filter(company, today),
+            )
+        )
+        partner_ids = [partner_id for (partner_id,) in self.env.cr.fetchall()]
+        for start in range(0, len(partner_ids), PLAN_PARTNER_SLICE):
+            yield partner_ids[start : start + PLAN_PARTNER_SLICE]
+
+    @api.model
+    def _planning_rows(self, company, today, partner_ids, default_policy_id):
+        """Read, in one query, these customers' open overdue invoices that may
+        escalate; return (rows, customers excluded from automatic follow-up)."""
         self.env["account.move"].flush_model()
         self.env["res.partner"].flush_model()
         self.env["followup.history"].flush_model()
-        default_policy = self.env["followup.policy"]._default_for_company(company)
+        company_key = str(company.id)
         self.env.cr.execute(
-            """
-            SELECT m.id,
-                   m.commercial_partner_id,
-                   m.invoice_date_due,
-                   m.amount_residual_signed
-                     - COALESCE(m.followup_disputed_amount, 0)
-                       * CASE WHEN m.amount_total <> 0
-                              THEN m.amount_total_signed / m.amount_total
-                              ELSE 1 END,
-                   COALESCE(m.followup_level_id, 0),
-                   m.followup_last_date,
-                   m.followup_resume_date,
-                   m.followup_postponed_to,
-                   (p.collection_policy_id ->> %(company_key)s)::int,
-                   COALESCE((p.collection_no_auto ->> %(company_key)s)::boolean, false)
-              FROM account_move m
-              JOIN res_partner p ON p.id = m.commercial_partner_id
-             WHERE m.company_id = %(company)s
-               AND m.move_type IN ('out_invoice', 'out_receipt')
-               AND m.state = 'posted'
-               AND m.payment_state IN ('not_paid', 'partial')
-               AND m.followup_status IN %(statuses)s
-               AND m.invoice_date_due < %(today)s
-               AND NOT EXISTS (
-                    SELECT 1
-                      FROM followup_history_account_move_rel rel
-                      JOIN followup_history h ON h.id = rel.history_id
-                     WHERE rel.move_id = m.id
-                       AND h.state IN ('pending', 'to_review'))
-            """,
-            {
-                "company": company.id,
-                "company_key": str(company.id),
-                "statuses": ESCALATING,
-                "today": today,
-            },
+            SQL(
+                """
+                SELECT m.id,
+                       m.commercial_partner_id,
+                       m.invoice_date_due,
+                       m.amount_residual_signed
+                         - COALESCE(m.followup_disputed_amount, 0)
+                           * CASE WHEN m.amount_total <> 0
+                                  THEN m.amount_total_signed / m.amount_total
+                                  ELSE 1 END,
+                       COALESCE(m.followup_level_id, 0),
+                       m.followup_last_date,
+                       m.followup_resume_date,
+                       m.followup_postponed_to,
+                       (p.collection_policy_id ->> %(company_key)s)::int,
+                       COALESCE((p.collection_no_auto ->> %(company_key)s)::boolean,
+                                false)
+                  FROM account_move m
+                  JOIN res_partner p ON p.id = m.commercial_partner_id
+                 WHERE m.commercial_partner_id = ANY(%(partners)s)
+                   AND %(escalating)s
+                """,
+                company_key=company_key,
+                partners=list(partner_ids),
+                escalating=self._planning_filter(company, today),
+            )
         )
-        rows, policy_ids, manual_partners = [], set(), set()
+        rows, manual_partners = [], set()
         for (
             move_id,
             partner_id,
@@ -253,10 +333,9 @@ class FollowupRun(models.Model):
             policy_id,
             no_auto,
         ) in self.env.cr.fetchall():
-            policy_id = policy_id or default_policy.id
+            policy_id = policy_id or default_policy_id
             if not policy_id:
                 continue
-            policy_ids.add(policy_id)
             if no_auto:
                 manual_partners.add(partner_id)
             rows.append(
@@ -272,11 +351,11 @@ class FollowupRun(models.Model):
                     not_before=postponed_to,
                 )
             )
-        return rows, list(policy_ids), manual_partners
+        return rows, manual_partners
 
     @api.model
-    def _partner_credits(self, company):
-        """Unreconciled credits (credit notes, payments) per customer, company
+    def _partner_credits(self, company, partner_ids):
+        """Unreconciled credits (credit notes, payments) of these customers, company
         currency, positive."""
         self.env["account.move.line"].flush_model()
         self.env.cr.execute(
@@ -286,13 +365,14 @@ class FollowupRun(models.Model):
               JOIN account_account a ON a.id = l.account_id
               JOIN res_partner p ON p.id = l.partner_id
              WHERE l.company_id = %s
+               AND p.commercial_partner_id = ANY(%s)
                AND a.account_type = 'asset_receivable'
                AND l.parent_state = 'posted'
                AND NOT l.reconciled
                AND l.amount_residual < 0
              GROUP BY p.commercial_partner_id
             """,
-            [company.id],
+            [company.id, list(partner_ids)],
         )
         return {
             partner_id: float(amount) for partner_id, amount in self.env.cr.fetchall()
