@@ -129,7 +129,7 @@ def plan_invoices(cr, seed, invoices, today):
     )
 
 
-def create_moves(cr, today):
+def create_moves(cr, seed, today):
     name = "'INV/BENCH/' || lpad(b.i::text, 7, '0')"
     overrides = {
         "id": "b.move_id",
@@ -168,7 +168,8 @@ def create_moves(cr, today):
         "THEN 'in_followup' ELSE 'not_due' END",
         "followup_level_id": "NULL",
         "followup_last_date": "NULL",
-        "followup_next_date": "NULL",
+        # what the run that moved the invoice to its level left behind
+        "followup_next_date": f"b.due + {int(seed['levels'][0][1])}",
     }
     columns = table_columns(cr, "account_move")
     overrides = {
@@ -248,18 +249,20 @@ def escalate(cr, seed, today):
     """Scenario 'escalated': each invoice already had the level before the one due
     today, performed on the day that level fell due."""
     levels = seed["levels"]
-    cases_level, cases_date = [], []
+    cases_level, cases_date, cases_next = [], [], []
     for index in range(len(levels) - 1, 0, -1):
         _due_id, due_delay = levels[index]
         prev_id, prev_delay = levels[index - 1]
         cond = f"%(today)s::date - b.due >= {int(due_delay)}"
         cases_level.append(f"WHEN {cond} THEN {int(prev_id)}")
         cases_date.append(f"WHEN {cond} THEN b.due + {int(prev_delay)}")
+        cases_next.append(f"WHEN {cond} THEN b.due + {int(due_delay)}")
     cr.execute(
         f"""
         UPDATE account_move m
            SET followup_level_id = CASE {" ".join(cases_level)} END,
-               followup_last_date = CASE {" ".join(cases_date)} END
+               followup_last_date = CASE {" ".join(cases_date)} END,
+               followup_next_date = CASE {" ".join(cases_next)} END
           FROM bench_inv b
          WHERE m.id = b.move_id
            AND %(today)s::date - b.due >= {int(levels[1][1])}
@@ -275,7 +278,7 @@ def generate(conn, invoices, customers, today, scenario):
         seed = read_seed(cr)
         made_customers = create_customers(cr, seed, customers)
         plan_invoices(cr, seed, invoices, today)
-        moves = create_moves(cr, today)
+        moves = create_moves(cr, seed, today)
         lines = create_lines(cr)
         escalated = escalate(cr, seed, today) if scenario == "escalated" else 0
         cr.execute(

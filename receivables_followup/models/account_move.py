@@ -2,9 +2,9 @@ from markupsafe import Markup
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
-from odoo.tools.misc import format_date, formatLang
 
 from ..services import status as followup_status
+from ..services.formatting import ReminderFormatter
 from ..services.levels import days_overdue
 
 FOLLOWUP_STATUSES = [
@@ -216,19 +216,32 @@ class AccountMove(models.Model):
         )
         self.browse(list(next_dates)).invalidate_recordset(["followup_next_date"])
 
-    def _followup_mark_manual(self):
-        """Flag the invoices as waiting for a person's decision."""
+    @api.model
+    def _followup_mark_manual(self, next_dates):
+        """Flag the invoices of {invoice id: next date} as waiting for a person's
+        decision on the level due at that date."""
+        if not next_dates:
+            return
         self.env.cr.execute(
             """
-            UPDATE account_move
+            UPDATE account_move m
                SET followup_manual_pending = true,
-                   followup_status = CASE WHEN followup_status IN %s
-                                          THEN %s ELSE followup_status END
-             WHERE id = ANY(%s)
+                   followup_next_date = v.next_date::date,
+                   followup_status = CASE WHEN m.followup_status IN %s
+                                          THEN %s ELSE m.followup_status END
+              FROM (SELECT unnest(%s::int[]) AS id, unnest(%s::text[]) AS next_date) v
+             WHERE m.id = v.id
             """,
-            [followup_status.ESCALATING, followup_status.MANUAL, self.ids],
+            [
+                followup_status.ESCALATING,
+                followup_status.MANUAL,
+                list(next_dates),
+                [str(day) if day else None for day in next_dates.values()],
+            ],
         )
-        self.invalidate_recordset(["followup_manual_pending", "followup_status"])
+        self.browse(list(next_dates)).invalidate_recordset(
+            ["followup_manual_pending", "followup_status", "followup_next_date"]
+        )
 
     def _followup_mark_performed(self, level, day, next_dates):
         """Record that ``level`` was performed on ``day`` for these invoices."""
@@ -302,21 +315,20 @@ class AccountMove(models.Model):
         Amounts are in each invoice's own currency, as the customer knows them.
         """
         env = self.with_context(lang=lang).env
+        formatter = ReminderFormatter.for_lang(env, lang)
         status_labels = dict(
             self._fields["followup_status"]._description_selection(env)
         )
         return [
             {
                 "name": move.name,
-                "invoice_date": format_date(env, move.invoice_date),
-                "due_date": format_date(env, move.invoice_date_due),
+                "invoice_date": formatter.date(move.invoice_date),
+                "due_date": formatter.date(move.invoice_date_due),
                 "days_overdue": days_overdue(move.invoice_date_due, on_date),
                 "payment_reference": move.payment_reference or move.name,
                 "level": move.followup_level_id.with_env(env).name or "",
                 "status": status_labels.get(move.followup_status, ""),
-                "amount_due": formatLang(
-                    env, move.amount_residual, currency_obj=move.currency_id
-                ),
+                "amount_due": formatter.amount(move.amount_residual, move.currency_id),
             }
             for move in self.sorted(lambda m: (m.invoice_date_due, m.name))
         ]
@@ -330,41 +342,46 @@ class AccountMove(models.Model):
         )
         return self.amount_residual_signed - self.followup_disputed_amount * ratio
 
-    def _followup_post_note(self, text):
-        """Post ``text`` (plain, escaped here) as a note in each invoice's chatter.
+    @api.model
+    def _followup_post_notes(self, text_by_move):
+        """Post each text (plain, escaped here) as a note in its invoice's chatter.
 
-        One INSERT for all the invoices: a reminder touches thousands of invoices,
-        and mail.message.create() costs a reply-to lookup and two HTML sanitisations
-        per message for a body that is fixed, already escaped text.
+        One INSERT for all the invoices: a run notes hundreds of thousands of
+        invoices, and mail.message.create() costs a reply-to lookup and two HTML
+        sanitisations per message for a body that is fixed, already escaped text.
+
+        :param dict text_by_move: {invoice id: text}
         """
-        if not self:
+        if not text_by_move:
             return
-        body = str(Markup("<p>%s</p>") % text)
         author = self.env.user.partner_id
         self.env["mail.message"].flush_model()
+        now = fields.Datetime.now()
         self.env.cr.execute(
             """
             INSERT INTO mail_message (
                 model, res_id, record_company_id, body, message_type, subtype_id,
                 author_id, email_from, is_internal, date,
                 create_uid, create_date, write_uid, write_date)
-            SELECT 'account.move', m.id, m.company_id, %(body)s, 'notification',
+            SELECT 'account.move', m.id, m.company_id, v.body, 'notification',
                    %(subtype)s, %(author)s, %(email_from)s, false, %(now)s,
                    %(uid)s, %(now)s, %(uid)s, %(now)s
-              FROM account_move m
-             WHERE m.id = ANY(%(ids)s)
+              FROM unnest(%(ids)s::int[], %(bodies)s::text[]) AS v(id, body)
+              JOIN account_move m ON m.id = v.id
             """,
             {
-                "body": body,
+                "ids": list(text_by_move),
+                "bodies": [
+                    str(Markup("<p>%s</p>") % text) for text in text_by_move.values()
+                ],
                 "subtype": self.env.ref("mail.mt_note").id,
                 "author": author.id,
                 "email_from": author.email_formatted or None,
-                "now": fields.Datetime.now(),
+                "now": now,
                 "uid": self.env.uid,
-                "ids": self.ids,
             },
         )
-        self.invalidate_recordset(["message_ids"])
+        self.browse(list(text_by_move)).invalidate_recordset(["message_ids"])
 
     @api.model
     def _followup_create_legal_invoice(

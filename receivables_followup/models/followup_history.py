@@ -6,8 +6,9 @@ import psycopg2
 
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError
-from odoo.tools.misc import formatLang
+from odoo.tools import SQL
 
+from ..services.formatting import ReminderFormatter
 from ..services.interest import legal_amounts
 from ..services.levels import next_action_date
 from ..services.status import PAUSED
@@ -108,8 +109,13 @@ class FollowupHistory(models.Model):
         help="The customer's unreconciled credit notes and payments, deducted from "
         "the amount claimed.",
     )
+    sent_body = fields.Html(
+        string="Email Sent",
+        compute="_compute_sent_body",
+        help="The email as it was sent to the customer.",
+    )
     preview_subject = fields.Char(compute="_compute_preview")
-    preview_body = fields.Html(compute="_compute_preview", sanitize=False)
+    preview_body = fields.Html(compute="_compute_preview")
 
     @api.depends("partner_id", "level_id", "date")
     def _compute_display_name(self):
@@ -198,13 +204,14 @@ class FollowupHistory(models.Model):
             [action_ids[action.partner_id, action.level_id] for action in plan.actions]
         )
         actions._link_invoices([action.invoice_ids for action in plan.actions])
-        manual_move_ids = [
-            move_id
-            for action in plan.actions
-            if action.manual
-            for move_id in action.invoice_ids
-        ]
-        self.env["account.move"].browse(manual_move_ids)._followup_mark_manual()
+        self.env["account.move"]._followup_mark_manual(
+            {
+                move_id: plan.next_dates.get(move_id)
+                for action in plan.actions
+                if action.manual
+                for move_id in action.invoice_ids
+            }
+        )
         return actions
 
     @api.model
@@ -407,14 +414,22 @@ class FollowupHistory(models.Model):
                     "email_from": email_from,
                     "reply_to": values.get("reply_to") or email_from,
                     "subject": values.get("subject"),
-                    "body": values.get("body_html") or "",
+                    "body_html": values.get("body_html") or "",
+                    "note": _(
+                        "Follow-up email (%(level)s) to %(recipient)s: "
+                        "“%(subject)s”, %(amount)s claimed on %(count)s invoice(s).",
+                        level=action.level_id.name,
+                        recipient=action.recipient_id.display_name,
+                        subject=values.get("subject") or "",
+                        amount=action._followup_format(action.amount_claimed),
+                        count=len(action.move_ids),
+                    ),
                     "recipient_ids": values.get("partner_ids")
                     or action.recipient_id.ids,
                 }
             )
         message_ids = self.env["mail.mail"]._followup_queue(emails)
-        for action, message_id in zip(self, message_ids, strict=True):
-            action.write({"sent_email": True, "mail_message_id": message_id})
+        self._record_channel("sent_email", "mail_message_id", message_ids)
 
     def _produce_letters(self):
         """Render one letter per action and attach it to its customer's chatter."""
@@ -474,9 +489,40 @@ class FollowupHistory(models.Model):
                     ),
                 }
             )
-        activities = self.env["mail.activity"].create(vals_list)
-        for action, activity in zip(self, activities, strict=True):
-            action.write({"scheduled_activity": True, "activity_id": activity.id})
+        # quick update: no "activity assigned" email per reminder; the responsible
+        # finds the day's calls in their activities, not in a hundred emails.
+        activities = (
+            self.env["mail.activity"]
+            .with_context(mail_activity_quick_update=True)
+            .create(vals_list)
+        )
+        self._record_channel("scheduled_activity", "activity_id", activities.ids)
+
+    def _record_channel(self, flag, link, link_ids):
+        """Flag each action as performed on a channel and link it to what the
+        channel produced (``link_ids``, in the order of the actions), in one
+        UPDATE: the ORM writes one action at a time."""
+        if len(link_ids) != len(self):
+            raise ValueError("One link per action is expected.")
+        self.flush_recordset()
+        self.env.cr.execute(
+            SQL(
+                """
+                UPDATE followup_history h
+                   SET %(flag)s = true, %(link)s = v.link_id,
+                       write_uid = %(uid)s, write_date = %(now)s
+                  FROM unnest(%(ids)s::int[], %(link_ids)s::int[]) AS v(id, link_id)
+                 WHERE h.id = v.id
+                """,
+                flag=SQL.identifier(flag),
+                link=SQL.identifier(link),
+                uid=self.env.uid,
+                now=fields.Datetime.now(),
+                ids=self.ids,
+                link_ids=list(link_ids),
+            )
+        )
+        self.invalidate_recordset([flag, link, "write_uid", "write_date"])
 
     def _activity_user(self, level):
         partner = self.partner_id.with_company(self.company_id)
@@ -532,16 +578,16 @@ class FollowupHistory(models.Model):
 
     def _note_on_invoices(self):
         """One note per reminded invoice in its chatter."""
+        text_by_move = {}
         for action in self:
-            action.move_ids._followup_post_note(
-                _(
-                    "Follow-up level %(level)s performed for %(partner)s "
-                    "(%(channels)s).",
-                    level=action.level_id.name,
-                    partner=action.partner_id.name,
-                    channels=action._channels_label(),
-                )
+            text = _(
+                "Follow-up level %(level)s performed for %(partner)s (%(channels)s).",
+                level=action.level_id.name,
+                partner=action.partner_id.name,
+                channels=action._channels_label(),
             )
+            text_by_move.update(dict.fromkeys(action.move_ids.ids, text))
+        self.env["account.move"]._followup_post_notes(text_by_move)
 
     def _channels_label(self):
         level = self.level_id
@@ -611,6 +657,24 @@ class FollowupHistory(models.Model):
     # ------------------------------------------------------------------
     # Rendering helpers used by the templates and the letter
     # ------------------------------------------------------------------
+    @api.depends("mail_message_id")
+    def _compute_sent_body(self):
+        # sudo: follow-up users may not read mail.mail; they see the body of the
+        # reminders they may see, sanitised by this field.
+        mails = (
+            self.env["mail.mail"]
+            .sudo()
+            .search_read(
+                [("mail_message_id", "in", self.mail_message_id.ids)],
+                ["mail_message_id", "body_html"],
+            )
+        )
+        body_by_message = {
+            mail["mail_message_id"][0]: mail["body_html"] for mail in mails
+        }
+        for action in self:
+            action.sent_body = body_by_message.get(action.mail_message_id.id, False)
+
     @api.depends("state", "level_id")
     def _compute_preview(self):
         for action in self:
@@ -629,8 +693,9 @@ class FollowupHistory(models.Model):
         return self.recipient_id.lang or self.partner_id.lang or self.env.lang
 
     def _followup_format(self, amount, currency=None):
-        env = self.with_context(lang=self._followup_lang()).env
-        return formatLang(env, amount, currency_obj=currency or self.currency_id)
+        lang = self._followup_lang()
+        formatter = ReminderFormatter.for_lang(self.with_context(lang=lang).env, lang)
+        return formatter.amount(amount, currency or self.currency_id)
 
     def _followup_invoice_lines(self):
         """The reminded invoices as display values: amounts in invoice currency."""

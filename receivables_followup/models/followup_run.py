@@ -201,20 +201,16 @@ class FollowupRun(models.Model):
             self.env["followup.history"]._create_from_plan(
                 self.browse(run_id), plan, origin, rows, formal_level_ids
             )
-            # The invoices of the pending actions get their next date when the
-            # action is performed, a few minutes from now: writing it twice would
-            # double the cost of the largest UPDATE of the run.
-            performed_soon = {
-                move_id
-                for action in plan.actions
-                if not action.manual
-                for move_id in action.invoice_ids
+            # The invoices of the planned actions have their next date written
+            # with the action: when it is performed, or marked for review.
+            in_actions = {
+                move_id for action in plan.actions for move_id in action.invoice_ids
             }
             moves._followup_write_next_dates(
                 {
                     move_id: day
                     for move_id, day in plan.next_dates.items()
-                    if move_id not in performed_soon
+                    if move_id not in in_actions
                 }
             )
             planned += len(plan.actions)

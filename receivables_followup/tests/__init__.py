@@ -13,3 +13,4 @@ from . import test_portal_dispute
 from . import test_dispute_rules
 from . import test_followup_translation
 from . import test_followup_partner
+from . import test_followup_batch
