@@ -13,3 +13,4 @@ from . import res_config_settings
 from . import ir_actions_report
 from . import mail_mail
 from . import mail_template
+from . import res_lang

@@ -109,6 +109,15 @@ class FollowupHistory(models.Model):
         help="The customer's unreconciled credit notes and payments, deducted from "
         "the amount claimed.",
     )
+    sender_email = fields.Char(
+        compute="_compute_sender_email",
+        help="The reminder's sender: the customer's follow-up responsible, else "
+        "the company.",
+    )
+    recipient_lang = fields.Char(
+        compute="_compute_recipient_lang",
+        help="The language the reminder is written in: the recipient's.",
+    )
     sent_body = fields.Html(
         string="Email Sent",
         compute="_compute_sent_body",
@@ -425,7 +434,7 @@ class FollowupHistory(models.Model):
                         count=len(action.move_ids),
                     ),
                     "recipient_ids": values.get("partner_ids")
-                    or action.recipient_id.ids,
+                    or (action.recipient_id or action.partner_id).ids,
                 }
             )
         message_ids = self.env["mail.mail"]._followup_queue(emails)
@@ -657,6 +666,28 @@ class FollowupHistory(models.Model):
     # ------------------------------------------------------------------
     # Rendering helpers used by the templates and the letter
     # ------------------------------------------------------------------
+    @api.model
+    def mail_allowed_qweb_expressions(self):
+        # The reminder templates' sender, recipient, language and subject are plain
+        # field paths: Odoo renders those without evaluating code, which is both
+        # safe for users who are not template editors and fast for a whole run.
+        return (
+            *super().mail_allowed_qweb_expressions(),
+            "object.company_id.name",
+            "object.sender_email",
+            "object.recipient_id.id",
+            "object.recipient_id.name",
+            "object.recipient_lang",
+        )
+
+    def _compute_sender_email(self):
+        for action in self:
+            action.sender_email = action._followup_sender_email()
+
+    def _compute_recipient_lang(self):
+        for action in self:
+            action.recipient_lang = action._followup_lang()
+
     @api.depends("mail_message_id")
     def _compute_sent_body(self):
         # sudo: follow-up users may not read mail.mail; they see the body of the

@@ -1,7 +1,7 @@
 """Dates and amounts of reminders, formatted in the customer's language.
 
 The results are those of Odoo's ``format_date`` and ``formatLang``; the difference is
-that a language's settings are read once per transaction instead of once per value:
+that a language's settings are read once, not once per value:
 a follow-up run formats hundreds of thousands of dates and amounts, and looking the
 language up again each time was the largest cost of rendering a reminder.
 """
@@ -31,16 +31,12 @@ class ReminderFormatter:
 
     @classmethod
     def for_lang(cls, env, lang_code):
-        """The formatter of ``lang_code``, shared within the transaction while the
-        language's settings stay the same."""
-        lang = get_lang(env, lang_code)
-        key = (lang.id, lang.date_format, lang.grouping, lang.thousands_sep)
-        key += (lang.decimal_point,)
-        formatters = env.cr.cache.setdefault("receivables_followup.formatters", {})
-        formatter = formatters.get(key)
-        if formatter is None:
-            formatter = formatters[key] = cls(lang)
-        return formatter
+        """The formatter of ``lang_code`` (the context's or the company's language
+        when it is not installed), shared until a language changes."""
+        Lang = env["res.lang"]
+        if lang_code not in dict(Lang.get_installed()):
+            lang_code = get_lang(env).code
+        return Lang._followup_formatter(lang_code)
 
     def date(self, value):
         """``value`` (a date) as Odoo's ``format_date`` shows it."""
