@@ -7,6 +7,18 @@ from ..services import status as followup_status
 from ..services.formatting import ReminderFormatter
 from ..services.levels import days_overdue
 
+#: the invoice fields a reminder line shows (see _followup_display_lines)
+DISPLAYED_INVOICE_FIELDS = (
+    "name",
+    "invoice_date",
+    "invoice_date_due",
+    "payment_reference",
+    "followup_level_id",
+    "followup_status",
+    "amount_residual",
+    "currency_id",
+)
+
 FOLLOWUP_STATUSES = [
     (followup_status.NOT_DUE, "Not Due"),
     (followup_status.IN_FOLLOWUP, "In Follow-up"),

@@ -12,6 +12,7 @@ from ..services.formatting import ReminderFormatter
 from ..services.interest import legal_amounts
 from ..services.levels import next_action_date
 from ..services.status import PAUSED
+from .account_move import DISPLAYED_INVOICE_FIELDS
 
 _logger = logging.getLogger(__name__)
 
@@ -109,12 +110,21 @@ class FollowupHistory(models.Model):
         help="The customer's unreconciled credit notes and payments, deducted from "
         "the amount claimed.",
     )
+    responsible_user_id = fields.Many2one(
+        "res.users",
+        string="Follow-up Responsible",
+        compute="_compute_responsible_user_id",
+        help="The customer's follow-up responsible in the action's company, who "
+        "signs the reminder.",
+    )
     sender_email = fields.Char(
+        string="Sender",
         compute="_compute_sender_email",
         help="The reminder's sender: the customer's follow-up responsible, else "
         "the company.",
     )
     recipient_lang = fields.Char(
+        string="Reminder Language",
         compute="_compute_recipient_lang",
         help="The language the reminder is written in: the recipient's.",
     )
@@ -339,36 +349,53 @@ class FollowupHistory(models.Model):
             self.write({"state": "failed", "note": str(error)})
 
     def _drop_closed_invoices(self):
-        still_due = self.browse()
-        for action in self:
+        """Drop from these actions the invoices paid or paused since planning;
+        return the actions left with an open invoice.
+
+        One query finds the few actions concerned: reading every invoice of a
+        batch through the ORM would cost more than the check is worth.
+        """
+        self.env["account.move"].flush_model(["payment_state", "followup_status"])
+        self.env.cr.execute(
+            """
+            SELECT DISTINCT rel.history_id
+              FROM followup_history_account_move_rel rel
+              JOIN account_move m ON m.id = rel.move_id
+             WHERE rel.history_id = ANY(%s)
+               AND (m.payment_state NOT IN ('not_paid', 'partial')
+                    OR m.followup_status IN %s)
+            """,
+            [self.ids, PAUSED],
+        )
+        touched = self.browse([action_id for (action_id,) in self.env.cr.fetchall()])
+        emptied = self.browse()
+        for action in touched:
             open_moves = action.move_ids.filtered(
                 lambda move: (
                     move.payment_state in ("not_paid", "partial")
                     and move.followup_status not in PAUSED
                 )
             )
-            if open_moves:
-                if open_moves != action.move_ids:
-                    # Claim no more than what is still open on the remaining invoices.
-                    still_open = sum(open_moves.mapped("amount_residual_signed"))
-                    action.write(
-                        {
-                            "move_ids": [fields.Command.set(open_moves.ids)],
-                            "amount_claimed": min(action.amount_claimed, still_open),
-                        }
-                    )
-                still_due |= action
-            else:
-                action.write(
-                    {
-                        "state": "skipped",
-                        "note": _(
-                            "The invoices were paid or paused before the reminder "
-                            "went out."
-                        ),
-                    }
-                )
-        return still_due
+            if not open_moves:
+                emptied |= action
+                continue
+            # Claim no more than what is still open on the remaining invoices.
+            still_open = sum(open_moves.mapped("amount_residual_signed"))
+            action.write(
+                {
+                    "move_ids": [fields.Command.set(open_moves.ids)],
+                    "amount_claimed": min(action.amount_claimed, still_open),
+                }
+            )
+        emptied.write(
+            {
+                "state": "skipped",
+                "note": _(
+                    "The invoices were paid or paused before the reminder went out."
+                ),
+            }
+        )
+        return self - emptied
 
     def _compute_legal_amounts(self, today):
         """Fill the French late-payment amounts of formal notices, on what is
@@ -403,11 +430,19 @@ class FollowupHistory(models.Model):
         the reminder's recipient only (the customer's followers do not get a copy
         of every reminder).
         """
+        # What the reminders show of their invoices, read in one narrow query: the
+        # ORM would read each invoice's hundred columns when first touched.
+        self.move_ids.fetch(list(DISPLAYED_INVOICE_FIELDS))
         rendered = template.with_context(followup_render_once=True)._generate_template(
             self.ids, ("subject", "body_html", "email_from", "partner_to", "reply_to")
         )
-        note = self.env.ref("mail.mt_note")
+        note_subtype = self.env.ref("mail.mt_note")
         author = self.env.user.partner_id
+        # translated once for the batch, not once per reminder
+        note = self.env._(
+            "Follow-up email (%(level)s) to %(recipient)s: “%(subject)s”, "
+            "%(amount)s claimed on %(count)s invoice(s)."
+        )
         emails = []
         for action in self:
             values = rendered[action.id]
@@ -418,21 +453,20 @@ class FollowupHistory(models.Model):
                     "res_id": action.partner_id.id,
                     "record_name": action.partner_id.display_name,
                     "company_id": action.company_id.id,
-                    "subtype_id": note.id,
+                    "subtype_id": note_subtype.id,
                     "author_id": author.id,
                     "email_from": email_from,
                     "reply_to": values.get("reply_to") or email_from,
                     "subject": values.get("subject"),
                     "body_html": values.get("body_html") or "",
-                    "note": _(
-                        "Follow-up email (%(level)s) to %(recipient)s: "
-                        "“%(subject)s”, %(amount)s claimed on %(count)s invoice(s).",
-                        level=action.level_id.name,
-                        recipient=action.recipient_id.display_name,
-                        subject=values.get("subject") or "",
-                        amount=action._followup_format(action.amount_claimed),
-                        count=len(action.move_ids),
-                    ),
+                    "note": note
+                    % {
+                        "level": action.level_id.name,
+                        "recipient": action.recipient_id.display_name,
+                        "subject": values.get("subject") or "",
+                        "amount": action._followup_format(action.amount_claimed),
+                        "count": len(action.move_ids),
+                    },
                     "recipient_ids": values.get("partner_ids")
                     or (action.recipient_id or action.partner_id).ids,
                 }
@@ -481,6 +515,9 @@ class FollowupHistory(models.Model):
             days=level.activity_deadline_days
         )
         partner_model = self.env["ir.model"]._get_id("res.partner")
+        # The amount goes in the summary, shown wherever the activity is: a note
+        # would be sanitised twice per activity for one line of text.
+        summary = self.env._("%(summary)s: %(amount)s overdue")
         vals_list = []
         for action in self:
             vals_list.append(
@@ -488,14 +525,13 @@ class FollowupHistory(models.Model):
                     "res_model_id": partner_model,
                     "res_id": action.partner_id.id,
                     "activity_type_id": level.activity_type_id.id,
-                    "summary": level.activity_summary or level.name,
+                    "summary": summary
+                    % {
+                        "summary": level.activity_summary or level.name,
+                        "amount": action._followup_format(action.amount_claimed),
+                    },
                     "date_deadline": deadline,
                     "user_id": action._activity_user(level).id,
-                    "note": _(
-                        "Follow-up level %(level)s: %(amount)s overdue.",
-                        level=level.name,
-                        amount=action._followup_format(action.amount_claimed),
-                    ),
                 }
             )
         # quick update: no "activity assigned" email per reminder; the responsible
@@ -588,13 +624,20 @@ class FollowupHistory(models.Model):
     def _note_on_invoices(self):
         """One note per reminded invoice in its chatter."""
         text_by_move = {}
+        channels_by_level = {}
+        # translated once for the batch, not once per reminder
+        note = self.env._(
+            "Follow-up level %(level)s performed for %(partner)s (%(channels)s)."
+        )
         for action in self:
-            text = _(
-                "Follow-up level %(level)s performed for %(partner)s (%(channels)s).",
-                level=action.level_id.name,
-                partner=action.partner_id.name,
-                channels=action._channels_label(),
-            )
+            level = action.level_id
+            if level not in channels_by_level:
+                channels_by_level[level] = action._channels_label()
+            text = note % {
+                "level": level.name,
+                "partner": action.partner_id.name,
+                "channels": channels_by_level[level],
+            }
             text_by_move.update(dict.fromkeys(action.move_ids.ids, text))
         self.env["account.move"]._followup_post_notes(text_by_move)
 
@@ -680,6 +723,16 @@ class FollowupHistory(models.Model):
             "object.recipient_lang",
         )
 
+    def _compute_responsible_user_id(self):
+        # The responsible is company dependent: read in one environment per
+        # company for the whole batch, not one environment per reminder.
+        for company, actions in self.grouped("company_id").items():
+            company_env = actions.partner_id.with_company(company).env
+            for action in actions:
+                action.responsible_user_id = action.partner_id.with_env(
+                    company_env
+                ).collection_user_id
+
     def _compute_sender_email(self):
         for action in self:
             action.sender_email = action._followup_sender_email()
@@ -724,8 +777,7 @@ class FollowupHistory(models.Model):
         return self.recipient_id.lang or self.partner_id.lang or self.env.lang
 
     def _followup_format(self, amount, currency=None):
-        lang = self._followup_lang()
-        formatter = ReminderFormatter.for_lang(self.with_context(lang=lang).env, lang)
+        formatter = ReminderFormatter.for_lang(self.env, self._followup_lang())
         return formatter.amount(amount, currency or self.currency_id)
 
     def _followup_invoice_lines(self):
@@ -744,8 +796,7 @@ class FollowupHistory(models.Model):
         )
 
     def _responsible(self):
-        partner = self.partner_id.with_company(self.company_id)
-        return partner.collection_user_id or self.env["res.users"]
+        return self.responsible_user_id
 
     def _followup_sender_email(self):
         self.ensure_one()

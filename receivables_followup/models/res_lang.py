@@ -8,6 +8,8 @@ class ResLang(models.Model):
 
     @tools.ormcache("code")
     def _followup_formatter(self, code):
-        """The reminder formatter of the installed language ``code``, cached with
-        the languages' data: Odoo clears that cache whenever a language changes."""
-        return ReminderFormatter(self._get_data(code=code))
+        """The reminder formatter of the active language ``code`` (None when it is
+        not active), cached with the languages' data: Odoo clears that cache
+        whenever a language changes."""
+        lang = self._get_data(code=code)
+        return ReminderFormatter(lang) if lang.id else None

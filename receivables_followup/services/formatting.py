@@ -33,10 +33,8 @@ class ReminderFormatter:
     def for_lang(cls, env, lang_code):
         """The formatter of ``lang_code`` (the context's or the company's language
         when it is not installed), shared until a language changes."""
-        Lang = env["res.lang"]
-        if lang_code not in dict(Lang.get_installed()):
-            lang_code = get_lang(env).code
-        return Lang._followup_formatter(lang_code)
+        formatter = env["res.lang"]._followup_formatter(lang_code or "")
+        return formatter or cls(get_lang(env, lang_code))
 
     def date(self, value):
         """``value`` (a date) as Odoo's ``format_date`` shows it."""

@@ -9,6 +9,7 @@ half-year's rate for its own days. The fixed recovery indemnity is EUR 40 per in
 
 from datetime import timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from functools import lru_cache
 
 RECOVERY_INDEMNITY_EUR = Decimal("40.00")
 DAYS_IN_YEAR = Decimal(365)
@@ -21,9 +22,15 @@ def rate_segments(rates, start, end):
     :returns: list of (days, rate_percent); days before the first known rate are
         charged at the first known rate (the law sets a rate for every day).
     """
-    ordered = sorted(rates)
+    return list(_rate_segments(tuple(sorted(rates)), start, end))
+
+
+@lru_cache(maxsize=4096)
+def _rate_segments(ordered, start, end):
+    # A formal-notice run splits thousands of invoices that share a handful of
+    # due dates: the split of one period is computed once.
     if not ordered or end <= start:
-        return []
+        return ()
     segments = []
     day = start + timedelta(days=1)
     while day <= end:
@@ -37,7 +44,7 @@ def rate_segments(rates, start, end):
         last_day = end if next_change is None else min(end, next_change - timedelta(1))
         segments.append(((last_day - day).days + 1, Decimal(str(rate))))
         day = last_day + timedelta(days=1)
-    return segments
+    return tuple(segments)
 
 
 def late_interest(amount, due_date, until, rates, rounding="0.01"):
