@@ -349,9 +349,7 @@ class AccountMove(models.Model):
         """What the follow-up may claim on this invoice, company currency: its
         residual less the disputed part (the planning query computes the same)."""
         self.ensure_one()
-        ratio = (
-            self.amount_total_signed / self.amount_total if self.amount_total else 1
-        )
+        ratio = self.amount_total_signed / self.amount_total if self.amount_total else 1
         return self.amount_residual_signed - self.followup_disputed_amount * ratio
 
     @api.model

@@ -406,7 +406,10 @@ class FollowupHistory(models.Model):
             for action in actions:
                 interest, indemnity = legal_amounts(
                     [
-                        (abs(move._followup_claimable_residual()), move.invoice_date_due)
+                        (
+                            abs(move._followup_claimable_residual()),
+                            move.invoice_date_due,
+                        )
                         for move in action.move_ids
                     ],
                     today,

@@ -178,13 +178,9 @@ class FollowupRun(models.Model):
             }
         )
         default_policy = self.env["followup.policy"]._default_for_company(company)
-        policies = self.env["followup.policy"].search(
-            [("company_id", "=", company.id)]
-        )
+        policies = self.env["followup.policy"].search([("company_id", "=", company.id)])
         levels = policies._engine_levels()
-        formal_level_ids = set(
-            policies.level_ids.filtered("is_formal_notice").ids
-        )
+        formal_level_ids = set(policies.level_ids.filtered("is_formal_notice").ids)
         run_id = run.id
         planned = covered = below_minimum = 0
         for partner_ids in self._planning_partner_slices(company, today):

@@ -76,7 +76,8 @@ class MailMail(models.Model):
             },
         )
         message_by_tracking_id = {
-            tracking_id: message_id for message_id, tracking_id in self.env.cr.fetchall()
+            tracking_id: message_id
+            for message_id, tracking_id in self.env.cr.fetchall()
         }
         message_ids = [message_by_tracking_id[key] for key in tracking_ids]
         self.env.cr.execute(
@@ -90,7 +91,12 @@ class MailMail(models.Model):
                    AS v(message_id, body)
             RETURNING id, mail_message_id
             """,
-            {"now": now, "uid": self.env.uid, "message_ids": message_ids, "bodies": bodies},
+            {
+                "now": now,
+                "uid": self.env.uid,
+                "message_ids": message_ids,
+                "bodies": bodies,
+            },
         )
         mail_by_message = {
             message_id: mail_id for mail_id, message_id in self.env.cr.fetchall()

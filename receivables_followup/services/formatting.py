@@ -10,9 +10,10 @@ import ast
 
 import babel.dates
 
-from odoo.addons.base.models.res_lang import intersperse
 from odoo.tools import float_round
 from odoo.tools.misc import babel_locale_parse, get_lang, posix_to_ldml
+
+from odoo.addons.base.models.res_lang import intersperse
 
 NON_BREAKING_SPACE = "\N{NO-BREAK SPACE}"
 
@@ -50,7 +51,9 @@ class ReminderFormatter:
     def amount(self, value, currency):
         """``value`` in ``currency`` as Odoo's ``formatLang`` shows it."""
         digits = currency.decimal_places
-        rounded = float_round(value, precision_digits=digits, rounding_method="HALF-EVEN")
+        rounded = float_round(
+            value, precision_digits=digits, rounding_method="HALF-EVEN"
+        )
         integer, _dot, decimals = f"{rounded:.{digits}f}".partition(".")
         integer = intersperse(integer, self._grouping, self._thousands_sep)[0]
         text = f"{integer}{self._decimal_point}{decimals}" if decimals else integer

@@ -178,8 +178,12 @@ class TestFollowupQueuedEmails(FollowupCommon, MockEmail):
         )
         self._create_invoice(self.customer_be, 1000.0, "2025-01-01")
         self._run_followup("2025-01-11")
-        self.assertEqual(self._history(self.customer_be).activity_id.user_id, controller)
-        assigned = self.env["mail.mail"].sudo().search(
-            [("recipient_ids", "in", controller.partner_id.ids)]
+        self.assertEqual(
+            self._history(self.customer_be).activity_id.user_id, controller
+        )
+        assigned = (
+            self.env["mail.mail"]
+            .sudo()
+            .search([("recipient_ids", "in", controller.partner_id.ids)])
         )
         self.assertFalse(assigned)
