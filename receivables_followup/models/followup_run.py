@@ -12,7 +12,7 @@ from ..services.status import ESCALATING
 _logger = logging.getLogger(__name__)
 
 #: actions performed per transaction; a crash loses at most one batch of work
-DEFAULT_BATCH_SIZE = 200
+DEFAULT_BATCH_SIZE = 500
 #: customers planned together; planning holds one slice of invoices in memory
 PLAN_PARTNER_SLICE = 1000
 
