@@ -429,9 +429,9 @@ class FollowupHistory(models.Model):
 
         The emails are ``mail.mail`` records in the outgoing queue, inserted in this
         transaction: if the batch rolls back, the emails disappear with their
-        history. Each one is also the chatter message on the customer, addressed to
-        the reminder's recipient only (the customer's followers do not get a copy
-        of every reminder).
+        history. Each one is logged on the customer by a one-line message, the
+        email's own, addressed to the reminder's recipient only (the customer's
+        followers do not get a copy of every reminder).
         """
         # What the reminders show of their invoices, read in one narrow query: the
         # ORM would read each invoice's hundred columns when first touched.
@@ -449,6 +449,7 @@ class FollowupHistory(models.Model):
         emails = []
         for action in self:
             values = rendered[action.id]
+            recipient = action.recipient_id or action.partner_id
             email_from = values.get("email_from") or author.email_formatted
             emails.append(
                 {
@@ -465,13 +466,12 @@ class FollowupHistory(models.Model):
                     "note": note
                     % {
                         "level": action.level_id.name,
-                        "recipient": action.recipient_id.display_name,
+                        "recipient": recipient.display_name,
                         "subject": values.get("subject") or "",
                         "amount": action._followup_format(action.amount_claimed),
                         "count": len(action.move_ids),
                     },
-                    "recipient_ids": values.get("partner_ids")
-                    or (action.recipient_id or action.partner_id).ids,
+                    "recipient_ids": values.get("partner_ids") or recipient.ids,
                 }
             )
         message_ids = self.env["mail.mail"]._followup_queue(emails)
