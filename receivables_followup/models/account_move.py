@@ -31,6 +31,11 @@ FOLLOWUP_STATUSES = [
 ]
 
 
+def _date_texts(days):
+    """Dates (or None) as an array parameter of the engine's UPDATE statements."""
+    return [str(day) if day else None for day in days]
+
+
 class AccountMove(models.Model):
     _inherit = "account.move"
 
@@ -223,7 +228,7 @@ class AccountMove(models.Model):
             """,
             [
                 list(next_dates),
-                [str(day) if day else None for day in next_dates.values()],
+                _date_texts(next_dates.values()),
             ],
         )
         self.browse(list(next_dates)).invalidate_recordset(["followup_next_date"])
@@ -248,7 +253,7 @@ class AccountMove(models.Model):
                 followup_status.ESCALATING,
                 followup_status.MANUAL,
                 list(next_dates),
-                [str(day) if day else None for day in next_dates.values()],
+                _date_texts(next_dates.values()),
             ],
         )
         self.browse(list(next_dates)).invalidate_recordset(
@@ -277,7 +282,7 @@ class AccountMove(models.Model):
                 followup_status.MANUAL,
                 followup_status.IN_FOLLOWUP,
                 self.ids,
-                [str(next_dates.get(move_id) or "") or None for move_id in self.ids],
+                _date_texts(next_dates.get(move_id) for move_id in self.ids),
             ],
         )
         self.invalidate_recordset(

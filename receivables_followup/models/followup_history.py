@@ -798,16 +798,15 @@ class FollowupHistory(models.Model):
             credit=self._followup_format(self.credit_amount),
         )
 
-    def _responsible(self):
-        return self.responsible_user_id
-
     def _followup_sender_email(self):
         self.ensure_one()
-        return self._responsible().email_formatted or self.company_id.email_formatted
+        return (
+            self.responsible_user_id.email_formatted or self.company_id.email_formatted
+        )
 
     def _followup_signature(self):
         self.ensure_one()
-        responsible = self._responsible()
+        responsible = self.responsible_user_id
         if responsible:
             return f"{responsible.name}, {self.company_id.name}"
         return self.company_id.name

@@ -1,3 +1,5 @@
+from collections import defaultdict
+
 from markupsafe import Markup
 
 from odoo import api, fields, models
@@ -113,8 +115,9 @@ class MailMail(models.Model):
             """,
             [mail_ids, partner_ids],
         )
+        res_ids_by_model = defaultdict(list)
         for email in emails:
-            self.env[email["model"]].browse(email["res_id"]).invalidate_recordset(
-                ["message_ids"]
-            )
+            res_ids_by_model[email["model"]].append(email["res_id"])
+        for model, res_ids in res_ids_by_model.items():
+            self.env[model].browse(res_ids).invalidate_recordset(["message_ids"])
         return message_ids
