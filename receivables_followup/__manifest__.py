@@ -37,6 +37,7 @@
         "views/res_config_settings_views.xml",
         "views/portal_templates.xml",
         "wizards/followup_review_postpone_views.xml",
+        "wizards/followup_review_wizards_views.xml",
         "wizards/followup_dispute_resolve_views.xml",
         "views/menus.xml",
     ],

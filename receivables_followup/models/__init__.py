@@ -3,7 +3,11 @@ from . import followup_policy
 from . import followup_level
 from . import followup_interest_rate
 from . import followup_run
+from . import followup_history_render
+from . import followup_history_perform
+from . import followup_history_review
 from . import followup_history
+from . import followup_history_line
 from . import followup_dispute_reason
 from . import followup_dispute
 from . import followup_dispute_line

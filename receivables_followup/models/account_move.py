@@ -1,7 +1,9 @@
 from markupsafe import Markup
 
-from odoo import _, api, fields, models
+from odoo import SUPERUSER_ID, _, api, fields, models
 from odoo.exceptions import UserError
+from odoo.tools import SQL
+from odoo.tools.misc import format_date, formatLang
 
 from ..services import status as followup_status
 from ..services.formatting import ReminderFormatter
@@ -82,14 +84,14 @@ class AccountMove(models.Model):
         copy=False,
         help="Set while the invoice is handed off to a collection agency.",
     )
+    followup_history_line_ids = fields.One2many(
+        "followup.history.line", "move_id", readonly=True, copy=False
+    )
     followup_history_ids = fields.Many2many(
         "followup.history",
-        "followup_history_account_move_rel",
-        "move_id",
-        "history_id",
         string="Follow-up History",
-        readonly=True,
-        copy=False,
+        compute="_compute_followup_history_ids",
+        search="_search_followup_history_ids",
     )
     followup_dispute_line_ids = fields.One2many(
         "followup.dispute.line", "move_id", string="Dispute Lines", readonly=True
@@ -118,8 +120,9 @@ class AccountMove(models.Model):
         "followup_manual_pending",
     )
     def _compute_followup_status(self):
-        today = fields.Date.context_today(self)
+        days = self.company_id._followup_days()
         for move in self:
+            today = days.get(move.company_id) or fields.Date.context_today(move)
             is_invoice = move.move_type in ("out_invoice", "out_receipt")
             if not is_invoice or move.state != "posted":
                 move.followup_status = False
@@ -154,6 +157,14 @@ class AccountMove(models.Model):
             move.followup_dispute_paused = bool(active_lines) and not (
                 partial and move.company_id.followup_partial_dispute_escalates
             )
+
+    @api.depends("followup_history_line_ids.history_id")
+    def _compute_followup_history_ids(self):
+        for move in self:
+            move.followup_history_ids = move.followup_history_line_ids.history_id
+
+    def _search_followup_history_ids(self, operator, value):
+        return [("followup_history_line_ids.history_id", operator, value)]
 
     def _compute_followup_dispute_count(self):
         counts = dict(
@@ -209,6 +220,22 @@ class AccountMove(models.Model):
         broken.write({"followup_promise_date": False, "followup_resume_date": today})
         return len(ids)
 
+    def _followup_company_guard(self, alias="m"):
+        """SQL condition limiting the engine's raw writes to the invoices of the
+        acting user's companies.
+
+        The scheduled run (the superuser) works for every company; a person,
+        even when the engine writes on their behalf with sudo, only ever changes
+        invoices of the companies they belong to.
+        """
+        if self.env.uid == SUPERUSER_ID:
+            return SQL("TRUE")
+        return SQL(
+            "%s.company_id = ANY(%s)",
+            SQL.identifier(alias),
+            list(self.env.user._get_company_ids()),
+        )
+
     # ------------------------------------------------------------------
     # Engine writes: set-based SQL, because account.move.write() costs far too
     # much for a hundred thousand invoices and these columns trigger nothing but
@@ -219,17 +246,20 @@ class AccountMove(models.Model):
         if not next_dates:
             return
         self.env.cr.execute(
-            """
-            UPDATE account_move m
-               SET followup_next_date = v.next_date::date
-              FROM (SELECT unnest(%s::int[]) AS id, unnest(%s::text[]) AS next_date) v
-             WHERE m.id = v.id
-               AND m.followup_next_date IS DISTINCT FROM v.next_date::date
-            """,
-            [
+            SQL(
+                """
+                UPDATE account_move m
+                   SET followup_next_date = v.next_date::date
+                  FROM (SELECT unnest(%s::int[]) AS id,
+                               unnest(%s::text[]) AS next_date) v
+                 WHERE m.id = v.id
+                   AND m.followup_next_date IS DISTINCT FROM v.next_date::date
+                   AND %s
+                """,
                 list(next_dates),
                 _date_texts(next_dates.values()),
-            ],
+                self._followup_company_guard(),
+            )
         )
         self.browse(list(next_dates)).invalidate_recordset(["followup_next_date"])
 
@@ -240,21 +270,24 @@ class AccountMove(models.Model):
         if not next_dates:
             return
         self.env.cr.execute(
-            """
-            UPDATE account_move m
-               SET followup_manual_pending = true,
-                   followup_next_date = v.next_date::date,
-                   followup_status = CASE WHEN m.followup_status IN %s
-                                          THEN %s ELSE m.followup_status END
-              FROM (SELECT unnest(%s::int[]) AS id, unnest(%s::text[]) AS next_date) v
-             WHERE m.id = v.id
-            """,
-            [
+            SQL(
+                """
+                UPDATE account_move m
+                   SET followup_manual_pending = true,
+                       followup_next_date = v.next_date::date,
+                       followup_status = CASE WHEN m.followup_status IN %s
+                                              THEN %s ELSE m.followup_status END
+                  FROM (SELECT unnest(%s::int[]) AS id,
+                               unnest(%s::text[]) AS next_date) v
+                 WHERE m.id = v.id
+                   AND %s
+                """,
                 followup_status.ESCALATING,
                 followup_status.MANUAL,
                 list(next_dates),
                 _date_texts(next_dates.values()),
-            ],
+                self._followup_company_guard(),
+            )
         )
         self.browse(list(next_dates)).invalidate_recordset(
             ["followup_manual_pending", "followup_status", "followup_next_date"]
@@ -262,30 +295,46 @@ class AccountMove(models.Model):
 
     def _followup_mark_performed(self, level, day, next_dates):
         """Record that ``level`` was performed on ``day`` for these invoices."""
+        self._followup_mark_levels(dict.fromkeys(self.ids, level.id), day, next_dates)
+
+    @api.model
+    def _followup_mark_levels(self, levels, day, next_dates):
+        """Record the levels performed on ``day``.
+
+        :param dict levels: {invoice id: level id it reached}
+        :param dict next_dates: {invoice id: date of its next level, or None}
+        """
+        if not levels:
+            return
+        move_ids = list(levels)
         self.env.cr.execute(
-            """
-            UPDATE account_move m
-               SET followup_level_id = %s,
-                   followup_last_date = %s,
-                   followup_resume_date = NULL,
-                   followup_postponed_to = NULL,
-                   followup_manual_pending = false,
-                   followup_status = CASE WHEN m.followup_status = %s
-                                          THEN %s ELSE m.followup_status END,
-                   followup_next_date = v.next_date::date
-              FROM (SELECT unnest(%s::int[]) AS id, unnest(%s::text[]) AS next_date) v
-             WHERE m.id = v.id
-            """,
-            [
-                level.id,
+            SQL(
+                """
+                UPDATE account_move m
+                   SET followup_level_id = v.level_id,
+                       followup_last_date = %s,
+                       followup_resume_date = NULL,
+                       followup_postponed_to = NULL,
+                       followup_manual_pending = false,
+                       followup_status = CASE WHEN m.followup_status = %s
+                                              THEN %s ELSE m.followup_status END,
+                       followup_next_date = v.next_date::date
+                  FROM (SELECT unnest(%s::int[]) AS id,
+                               unnest(%s::int[]) AS level_id,
+                               unnest(%s::text[]) AS next_date) v
+                 WHERE m.id = v.id
+                   AND %s
+                """,
                 day,
                 followup_status.MANUAL,
                 followup_status.IN_FOLLOWUP,
-                self.ids,
-                _date_texts(next_dates.get(move_id) for move_id in self.ids),
-            ],
+                move_ids,
+                [levels[move_id] or None for move_id in move_ids],
+                _date_texts(next_dates.get(move_id) for move_id in move_ids),
+                self._followup_company_guard(),
+            )
         )
-        self.invalidate_recordset(
+        self.browse(move_ids).invalidate_recordset(
             [
                 "followup_level_id",
                 "followup_last_date",
@@ -300,26 +349,38 @@ class AccountMove(models.Model):
     def _followup_postpone(self, until):
         """Put the invoices' next level off until ``until``."""
         self.env.cr.execute(
-            """
-            UPDATE account_move
-               SET followup_postponed_to = %s, followup_next_date = %s
-             WHERE id = ANY(%s)
-            """,
-            [until, until, self.ids],
+            SQL(
+                """
+                UPDATE account_move m
+                   SET followup_postponed_to = %s, followup_next_date = %s
+                 WHERE m.id = ANY(%s)
+                   AND %s
+                """,
+                until,
+                until,
+                self.ids,
+                self._followup_company_guard(),
+            )
         )
         self.invalidate_recordset(["followup_postponed_to", "followup_next_date"])
 
     def _followup_release_manual(self):
         """A person decided (postpone): the invoices wait no longer."""
         self.env.cr.execute(
-            """
-            UPDATE account_move
-               SET followup_manual_pending = false,
-                   followup_status = CASE WHEN followup_status = %s
-                                          THEN %s ELSE followup_status END
-             WHERE id = ANY(%s)
-            """,
-            [followup_status.MANUAL, followup_status.IN_FOLLOWUP, self.ids],
+            SQL(
+                """
+                UPDATE account_move m
+                   SET followup_manual_pending = false,
+                       followup_status = CASE WHEN m.followup_status = %s
+                                              THEN %s ELSE m.followup_status END
+                 WHERE m.id = ANY(%s)
+                   AND %s
+                """,
+                followup_status.MANUAL,
+                followup_status.IN_FOLLOWUP,
+                self.ids,
+                self._followup_company_guard(),
+            )
         )
         self.invalidate_recordset(["followup_manual_pending", "followup_status"])
 
@@ -350,12 +411,42 @@ class AccountMove(models.Model):
             for move in self.sorted(lambda m: (m.invoice_date_due, m.name))
         ]
 
-    def _followup_claimable_residual(self):
-        """What the follow-up may claim on this invoice, company currency: its
-        residual less the disputed part (the planning query computes the same)."""
+    def _followup_company_rate(self):
+        """Company-currency units per unit of the invoice's currency, at the
+        invoice's own booking rate."""
         self.ensure_one()
-        ratio = self.amount_total_signed / self.amount_total if self.amount_total else 1
-        return self.amount_residual_signed - self.followup_disputed_amount * ratio
+        if not self.amount_residual:
+            return 1.0
+        return self.amount_residual_signed / self.amount_residual
+
+    def _followup_change_since(self, open_amount):
+        """What became of this invoice since a reminder showed ``open_amount``
+        open on it (invoice currency), as a text, or "" when nothing did."""
+        self.ensure_one()
+        if self.state != "posted" or self.payment_state not in ("not_paid", "partial"):
+            return _("paid or reversed")
+        status = self.followup_status
+        if status == followup_status.PAUSED_DISPUTE:
+            return _("disputed")
+        if status == followup_status.PAUSED_PROMISE:
+            return _(
+                "promised to pay by %(date)s",
+                date=format_date(self.env, self.followup_promise_date),
+            )
+        if status == followup_status.EXCLUDED:
+            return _(
+                "excluded from follow-up (%(reason)s)",
+                reason=self.followup_exclusion_reason or "",
+            )
+        if status == followup_status.AT_AGENCY:
+            return _("handed to a collection agency")
+        open_now = self.amount_residual - self.followup_disputed_amount
+        if self.currency_id.compare_amounts(open_now, open_amount) < 0:
+            return _(
+                "paid in part: %(amount)s still open",
+                amount=formatLang(self.env, open_now, currency_obj=self.currency_id),
+            )
+        return ""
 
     @api.model
     def _followup_post_notes(self, text_by_move):
@@ -400,10 +491,11 @@ class AccountMove(models.Model):
 
     @api.model
     def _followup_create_legal_invoice(
-        self, partner, company, interest, indemnity, origin=None
+        self, partner, company, currency, interest, indemnity, origin=None
     ):
-        """Draft invoice to ``partner`` of the French late-payment amounts, in
-        ``company``'s currency, untaxed (they are damages, outside the VAT scope)."""
+        """Draft invoice to ``partner`` of late-payment amounts in ``currency``
+        (the currency of the invoices they were computed on), untaxed: they are
+        damages, outside the VAT scope."""
         lines = []
         if interest:
             lines.append(
@@ -434,7 +526,7 @@ class AccountMove(models.Model):
                 "move_type": "out_invoice",
                 "partner_id": partner.id,
                 "company_id": company.id,
-                "currency_id": company.currency_id.id,
+                "currency_id": currency.id,
                 "invoice_origin": origin,
                 "invoice_line_ids": lines,
             }

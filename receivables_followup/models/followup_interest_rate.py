@@ -1,5 +1,7 @@
 from odoo import api, fields, models
 
+from ..services import legal
+
 
 class FollowupInterestRate(models.Model):
     _name = "followup.interest.rate"
@@ -40,18 +42,26 @@ class FollowupInterestRate(models.Model):
             rate.rate = rate.reference_rate + rate.margin
 
     @api.model
-    def _rates_for_company(self, company):
-        """Return [(date_from, rate)] that apply to ``company``.
+    def _rates_for_regime(self, company, regime):
+        """[(date_from, annual rate)] of the late-payment ``regime`` for
+        ``company`` (see services/legal.py)."""
+        rows = self._rate_rows_for_company(company)
+        return legal.regime_rates(
+            [(row["date_from"], row["reference_rate"], row["rate"]) for row in rows],
+            regime,
+        )
 
-        A company's own rates replace the shared ones from their first date on.
-        """
+    @api.model
+    def _rate_rows_for_company(self, company):
+        """The stored rates that apply to ``company``: its own replace the shared
+        ones from their first date on."""
         rows = self.search_read(
             [("company_id", "in", [company.id, False])],
-            ["date_from", "rate", "company_id"],
+            ["date_from", "reference_rate", "rate", "company_id"],
         )
-        own = [(r["date_from"], r["rate"]) for r in rows if r["company_id"]]
-        shared = [(r["date_from"], r["rate"]) for r in rows if not r["company_id"]]
+        own = [row for row in rows if row["company_id"]]
+        shared = [row for row in rows if not row["company_id"]]
         if not own:
             return shared
-        first_own = min(day for day, _rate in own)
-        return [item for item in shared if item[0] < first_own] + own
+        first_own = min(row["date_from"] for row in own)
+        return [row for row in shared if row["date_from"] < first_own] + own

@@ -1,6 +1,7 @@
 from odoo import _, api, fields, models
 from odoo.exceptions import ValidationError
 
+from ..services import legal
 from ..services.levels import Level
 
 
@@ -28,6 +29,25 @@ class FollowupPolicy(models.Model):
     )
     level_count = fields.Integer(compute="_compute_level_count")
     description = fields.Text(translate=True)
+    legal_amounts_scope = fields.Selection(
+        [
+            (legal.SCOPE_NONE, "Never"),
+            (legal.SCOPE_DOMESTIC, "French business customers (French law)"),
+            (
+                legal.SCOPE_EU,
+                "French business customers, and other EU business customers "
+                "under the EU late-payment directive",
+            ),
+            (legal.SCOPE_ALL, "Every business customer (French law)"),
+        ],
+        string="Late-Payment Amounts",
+        required=True,
+        default=legal.SCOPE_DOMESTIC,
+        help="Which customers a formal notice claims late-payment interest and the "
+        "EUR 40 recovery indemnity from. French law (L441-10, D441-5) applies to "
+        "business customers of a company under French law; consumers never get "
+        "them.",
+    )
 
     _sql_constraints = [
         (

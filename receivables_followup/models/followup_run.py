@@ -4,6 +4,7 @@ import psycopg2
 
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError
+from odoo.osv import expression
 from odoo.tools import SQL
 
 from ..services.planner import InvoiceRow, plan_actions
@@ -103,14 +104,9 @@ class FollowupRun(models.Model):
 
         :returns: (done, remaining) as reported to ``ir.cron._notify_progress``
         """
-        today = fields.Date.context_today(self)
         companies = self.env["res.company"].search([])
-        planned = self.search(
-            [("company_id", "in", companies.ids), ("date", "=", today)]
-        )
-        new_runs = self._plan_companies(
-            companies - planned.company_id, today, origin="cron"
-        )
+        planned = self._todays_runs(companies)
+        new_runs = self._plan_companies(companies - planned.company_id, origin="cron")
         planned_count = sum(new_runs.mapped("planned_count"))
         if planned_count:
             done = planned_count
@@ -133,8 +129,9 @@ class FollowupRun(models.Model):
         """
         if not self.env.user.has_group("receivables_followup.group_followup_user"):
             raise AccessError(_("Only follow-up users can run the follow-up."))
-        today = fields.Date.context_today(self)
-        runs = self._plan_companies(self.env.companies, today, origin="manual")
+        # sudo: runs and their actions are the engine's records, never written by
+        # users; the user only asks for the companies it works in.
+        runs = self.sudo()._plan_companies(self.env.companies, origin="manual")
         if runs.filtered(lambda run: run.state != "done"):
             # sudo: follow-up users may not read ir.cron; triggering only asks the
             # cron worker to run the follow-up job soon.
@@ -151,11 +148,25 @@ class FollowupRun(models.Model):
     # Planning
     # ------------------------------------------------------------------
     @api.model
-    def _plan_companies(self, companies, today, origin="cron"):
-        """Plan today's run of each company that has none yet; return the runs."""
-        runs = self.search([("company_id", "in", companies.ids), ("date", "=", today)])
+    def _todays_runs(self, companies):
+        """The runs of these companies dated their own follow-up day."""
+        if not companies:
+            return self.browse()
+        domain = expression.OR(
+            [
+                [("company_id", "=", company.id), ("date", "=", day)]
+                for company, day in companies._followup_days().items()
+            ]
+        )
+        return self.search(domain)
+
+    @api.model
+    def _plan_companies(self, companies, origin="cron"):
+        """Plan the run of each company that has none for its follow-up day;
+        return the runs of the day."""
+        runs = self._todays_runs(companies)
         for company in companies - runs.company_id:
-            runs |= self._plan_company(company, today, origin)
+            runs |= self._plan_company(company, company._followup_today(), origin)
         return runs
 
     @api.model
@@ -181,21 +192,36 @@ class FollowupRun(models.Model):
         policies = self.env["followup.policy"].search([("company_id", "=", company.id)])
         levels = policies._engine_levels()
         formal_level_ids = set(policies.level_ids.filtered("is_formal_notice").ids)
+        letter_level_ids = set(policies.level_ids.filtered("print_letter").ids)
+        digits = {
+            currency.id: currency.decimal_places
+            for currency in self.env["res.currency"].search([])
+        }
+        History = self.env["followup.history"]
         run_id = run.id
         planned = covered = below_minimum = 0
         for partner_ids in self._planning_partner_slices(company, today):
             rows, manual_partners = self._planning_rows(
                 company, today, partner_ids, default_policy.id
             )
+            credits, credits_by_currency = self._partner_credits(company, partner_ids)
             plan = plan_actions(
                 today,
                 rows,
                 levels,
-                credits=self._partner_credits(company, partner_ids),
+                credits=credits,
                 manual_partners=manual_partners,
+                credits_by_currency=credits_by_currency,
+                digits=digits,
             )
-            self.env["followup.history"]._create_from_plan(
-                self.browse(run_id), plan, origin, rows, formal_level_ids
+            History._hold_letters_without_address(plan, letter_level_ids)
+            History._create_from_plan(
+                self.browse(run_id),
+                plan,
+                origin,
+                History._legal_amounts_of_plan(
+                    company, today, plan, rows, formal_level_ids
+                ),
             )
             # The invoices of the planned actions have their next date written
             # with the action: when it is performed, or marked for review.
@@ -235,7 +261,12 @@ class FollowupRun(models.Model):
     @api.model
     def _planning_filter(self, company, today):
         """The invoices of ``company`` that may escalate on ``today``: a WHERE
-        clause on ``account_move m``."""
+        clause on ``account_move m``.
+
+        A customer with a reminder still pending or waiting for review is left
+        out whole: one message per customer at a time, and a person deciding on
+        a formal notice does not want a friendly reminder to go out beside it.
+        """
         return SQL(
             """
                 m.company_id = %(company)s
@@ -246,9 +277,9 @@ class FollowupRun(models.Model):
             AND m.invoice_date_due < %(today)s
             AND NOT EXISTS (
                  SELECT 1
-                   FROM followup_history_account_move_rel rel
-                   JOIN followup_history h ON h.id = rel.history_id
-                  WHERE rel.move_id = m.id
+                   FROM followup_history h
+                  WHERE h.partner_id = m.commercial_partner_id
+                    AND h.company_id = m.company_id
                     AND h.state IN ('pending', 'to_review'))
             """,
             company=company.id,
@@ -295,6 +326,8 @@ class FollowupRun(models.Model):
                            * CASE WHEN m.amount_total <> 0
                                   THEN m.amount_total_signed / m.amount_total
                                   ELSE 1 END,
+                       m.currency_id,
+                       m.amount_residual - COALESCE(m.followup_disputed_amount, 0),
                        COALESCE(m.followup_level_id, 0),
                        m.followup_last_date,
                        m.followup_resume_date,
@@ -318,6 +351,8 @@ class FollowupRun(models.Model):
             partner_id,
             due_date,
             residual,
+            currency_id,
+            residual_currency,
             level_id,
             last_date,
             resumed_on,
@@ -337,6 +372,8 @@ class FollowupRun(models.Model):
                     policy_id=policy_id,
                     due_date=due_date,
                     residual=float(residual),
+                    currency_id=currency_id,
+                    residual_currency=float(residual_currency),
                     level_id=level_id,
                     last_action_date=last_date,
                     resumed_on=resumed_on,
@@ -347,12 +384,14 @@ class FollowupRun(models.Model):
 
     @api.model
     def _partner_credits(self, company, partner_ids):
-        """Unreconciled credits (credit notes, payments) of these customers, company
-        currency, positive."""
+        """Unreconciled credits (credit notes, payments) of these customers,
+        positive: ({partner: amount in company currency}, {partner: {currency:
+        (amount in that currency, amount in company currency)}})."""
         self.env["account.move.line"].flush_model()
         self.env.cr.execute(
             """
-            SELECT p.commercial_partner_id, -SUM(l.amount_residual)
+            SELECT p.commercial_partner_id, l.currency_id,
+                   -SUM(l.amount_residual_currency), -SUM(l.amount_residual)
               FROM account_move_line l
               JOIN account_account a ON a.id = l.account_id
               JOIN res_partner p ON p.id = l.partner_id
@@ -362,13 +401,18 @@ class FollowupRun(models.Model):
                AND l.parent_state = 'posted'
                AND NOT l.reconciled
                AND l.amount_residual < 0
-             GROUP BY p.commercial_partner_id
+             GROUP BY p.commercial_partner_id, l.currency_id
             """,
             [company.id, list(partner_ids)],
         )
-        return {
-            partner_id: float(amount) for partner_id, amount in self.env.cr.fetchall()
-        }
+        totals, by_currency = {}, {}
+        for partner_id, currency_id, amount, amount_company in self.env.cr.fetchall():
+            totals[partner_id] = totals.get(partner_id, 0.0) + float(amount_company)
+            by_currency.setdefault(partner_id, {})[currency_id] = (
+                float(amount),
+                float(amount_company),
+            )
+        return totals, by_currency
 
     # ------------------------------------------------------------------
     # Performing

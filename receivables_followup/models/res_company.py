@@ -1,4 +1,10 @@
+from datetime import datetime
+
+import pytz
+
 from odoo import api, fields, models
+
+from odoo.addons.base.models.res_partner import _tz_get
 
 
 class ResCompany(models.Model):
@@ -18,6 +24,58 @@ class ResCompany(models.Model):
         string="Follow-up Letter Layout",
         domain=[("model", "=", "followup.history")],
     )
+    followup_letter_window = fields.Selection(
+        [
+            ("right", "Window on the right (French and Swiss DL envelopes)"),
+            ("left", "Window on the left (German DIN 5008 envelopes)"),
+        ],
+        string="Letter Envelope Window",
+        default="right",
+        required=True,
+        help="Where the follow-up letters print the recipient's address, so that "
+        "it shows through the window of the company's envelopes.",
+    )
+    followup_tz = fields.Selection(
+        _tz_get,
+        string="Follow-up Time Zone",
+        compute="_compute_followup_tz",
+        store=True,
+        readonly=False,
+        help="The follow-up day of the company starts at midnight in this time zone, "
+        "whoever runs it: the scheduled action, a user abroad, the customer portal.",
+    )
+
+    @api.depends("country_id")
+    def _compute_followup_tz(self):
+        cron = self.env.ref(
+            "receivables_followup.ir_cron_followup_run", raise_if_not_found=False
+        )
+        # sudo: the cron's user is configuration, not data of the caller's
+        cron_tz = cron.sudo().user_id.tz if cron else False
+        for company in self:
+            if company.followup_tz:
+                continue
+            country_zones = pytz.country_timezones.get(
+                (company.country_id.code or "").upper(), []
+            )
+            company.followup_tz = (
+                country_zones[0] if country_zones else cron_tz or "UTC"
+            )
+
+    def _followup_today(self):
+        """The company's follow-up day: today in its follow-up time zone.
+
+        Every "today" of the follow-up (the run's date, the review buttons, the
+        portal) is this one, so that a user in another time zone near midnight
+        never starts a second run, nor dates an action differently from its run.
+        """
+        self.ensure_one()
+        zone = pytz.timezone(self.followup_tz or "UTC")
+        return datetime.now(zone).date()
+
+    def _followup_days(self):
+        """{company: its follow-up day} for these companies."""
+        return {company: company._followup_today() for company in self}
 
     @api.model_create_multi
     def create(self, vals_list):

@@ -10,3 +10,7 @@ class ResConfigSettings(models.TransientModel):
     followup_partial_dispute_escalates = fields.Boolean(
         related="company_id.followup_partial_dispute_escalates", readonly=False
     )
+    followup_letter_window = fields.Selection(
+        related="company_id.followup_letter_window", readonly=False
+    )
+    followup_tz = fields.Selection(related="company_id.followup_tz", readonly=False)

@@ -3,6 +3,9 @@ from odoo.tools.misc import format_date, formatLang
 
 from ..services.status import ESCALATING, MANUAL
 
+#: the address fields a letter needs to reach its recipient by post
+POSTAL_FIELDS = ("street", "city", "country_id")
+
 
 class ResPartner(models.Model):
     _inherit = "res.partner"
@@ -131,6 +134,13 @@ class ResPartner(models.Model):
             order="id desc",
         )
         return {row["parent_id"][0]: row["id"] for row in contacts}
+
+    def _followup_has_postal_address(self):
+        """Whether a letter to this contact can be posted."""
+        self.ensure_one()
+        if not all(self[name] for name in POSTAL_FIELDS):
+            return False
+        return bool(self.zip) or not self.country_id.zip_required
 
     def _collection_policy(self, company):
         """The policy that applies to this customer in ``company``."""

@@ -30,7 +30,15 @@ class FollowupCommon(AccountTestInvoicingCommon):
         super().setUpClass()
         cls.env["res.lang"]._activate_lang("fr_FR")
         cls.company = cls.company_data["company"]
-        cls.company.write({"email": "ar@company.example", "city": "Lyon"})
+        # a company under French law, whose follow-up day is Paris's
+        cls.company.write(
+            {
+                "email": "ar@company.example",
+                "city": "Lyon",
+                "country_id": cls.env.ref("base.fr").id,
+                "followup_tz": "Europe/Paris",
+            }
+        )
         cls.eur = cls.env.ref("base.EUR")
         cls.usd = cls.setup_other_currency("USD", rates=[("2020-01-01", 1.25)])
         cls.policy = cls._create_policy(cls.company)
@@ -85,12 +93,16 @@ class FollowupCommon(AccountTestInvoicingCommon):
 
     @classmethod
     def _create_customer(cls, name, lang="en_US", country="us", **values):
+        """A customer company with an email and a postal address."""
         return cls.env["res.partner"].create(
             {
                 "name": name,
                 "is_company": True,
                 "lang": lang,
                 "email": f"{name.split()[0].lower()}@customer.example",
+                "street": "1 Main Street",
+                "zip": "10001",
+                "city": "Springfield",
                 "country_id": cls.env.ref(f"base.{country}").id,
                 **values,
             }

@@ -1,6 +1,6 @@
 from freezegun import freeze_time
 
-from odoo import SUPERUSER_ID, fields
+from odoo import SUPERUSER_ID
 from odoo.tests import tagged
 
 from .common_dispute import DisputeCommon
@@ -62,8 +62,8 @@ class TestDisputeFollowupRun(DisputeCommon):
 
     def test_reminder_planned_before_the_dispute_is_not_sent(self):
         with freeze_time("2024-01-08"):
-            Run = self.env["followup.run"]
-            Run._plan_companies(self.company, fields.Date.today())
+            Run = self.env(user=SUPERUSER_ID, context={})["followup.run"]
+            Run._plan_companies(self.company)
             self._open(self.invoice)
             Run._perform_pending(self.company)
         planned = self.env["followup.history"].search(

@@ -65,7 +65,8 @@ class TestFollowupRenderOnce(FollowupCommon):
         self._create_invoice(self.customer_fr, 1234.5, "2025-01-01", currency=self.usd)
         self._create_invoice(self.customer_us, 300.0, "2025-01-01")
         Run = self._cron_env()["followup.run"]
-        Run._plan_companies(self.company, date(2025, 1, 11), origin="cron")
+        with freeze_time("2025-01-11"):
+            Run._plan_companies(self.company, origin="cron")
         actions = self.env["followup.history"].search(
             [("company_id", "=", self.company.id)]
         )

@@ -60,11 +60,11 @@ class TestFollowupLegalAmounts(FollowupCommon):
         self.assertAlmostEqual(self._formal_notice().interest_amount, 131.51)
 
     def test_legal_amounts_not_invoiced_by_default(self):
-        self.assertFalse(self._formal_notice().legal_invoice_id)
+        self.assertFalse(self._formal_notice().legal_invoice_ids)
 
     def test_legal_amounts_invoiced_when_the_company_asks(self):
         self.company.followup_invoice_legal_amounts = True
-        invoice = self._formal_notice().legal_invoice_id
+        invoice = self._formal_notice().legal_invoice_ids
         self.assertEqual(invoice.state, "draft")
         self.assertEqual(invoice.partner_id, self.customer_fr)
         self.assertEqual(invoice.company_id, self.company)

@@ -63,7 +63,7 @@ class TestFollowupReview(FollowupCommon):
 
     def test_skip_counts_the_level_without_sending(self):
         with freeze_time("2025-01-12"):
-            self.action.action_review_skip()
+            self.action._review_skip("Customer called: pays this week")
         self.assertEqual(self.action.state, "skipped")
         self.assertFalse(self._emails_to(self.customer_fr))
         self.assertEqual(self.invoice.followup_level_id, self.level_1)
@@ -96,6 +96,6 @@ class TestFollowupReview(FollowupCommon):
 
     def test_only_reminders_waiting_for_review_can_be_sent(self):
         with freeze_time("2025-01-12"):
-            self.action.action_review_skip()
+            self.action._review_skip("Customer called: pays this week")
             with self.assertRaises(UserError):
                 self.action.action_review_send()

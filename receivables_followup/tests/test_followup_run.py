@@ -241,10 +241,10 @@ class TestFollowupIdempotency(FollowupRunCase):
         original = self._history_class()._send_emails
         broken = self.customer_us
 
-        def send_emails(actions, template):
+        def send_emails(actions, template, messages=None):
             if broken in actions.partner_id:
                 raise ValueError("invalid address")
-            return original(actions, template)
+            return original(actions, template, messages)
 
         with (
             patch.object(self._history_class(), "_send_emails", send_emails),

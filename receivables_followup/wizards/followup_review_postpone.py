@@ -1,6 +1,6 @@
 from datetime import timedelta
 
-from odoo import _, fields, models
+from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 
 
@@ -12,20 +12,27 @@ class FollowupReviewPostpone(models.TransientModel):
     _description = "Postpone a Reminder"
 
     history_ids = fields.Many2many("followup.history", string="Reminders")
-    date = fields.Date(
-        string="Postpone Until",
-        required=True,
-        default=lambda self: fields.Date.context_today(self) + timedelta(days=7),
-    )
+    date = fields.Date(string="Postpone Until", required=True)
+
+    @api.model
+    def default_get(self, fields_list):
+        values = super().default_get(fields_list)
+        if "date" in fields_list and not values.get("date"):
+            values["date"] = self.env.company._followup_today() + timedelta(days=7)
+        return values
 
     def action_confirm(self):
         """Postpone the reminders to the wizard's date; close the wizard."""
         self.ensure_one()
         actions = self.history_ids
         actions._check_reviewable()
-        if self.date <= fields.Date.context_today(self):
-            raise UserError(_("Postpone to a date after today."))
-        moves = actions.move_ids
+        for company in actions.company_id:
+            if self.date <= company._followup_today():
+                raise UserError(_("Postpone to a date after today."))
+        # sudo: the engine writes the reminders and their invoices' follow-up
+        # dates on the controller's behalf (checked by _check_reviewable).
+        actions = actions.sudo()
+        moves = actions.line_ids.move_id
         moves._followup_release_manual()
         moves._followup_postpone(self.date)
         actions.write(

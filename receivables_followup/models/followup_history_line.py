@@ -1,0 +1,155 @@
+from odoo import api, fields, models
+
+
+class FollowupHistoryLine(models.Model):
+    """One invoice of a follow-up action, as the customer read it.
+
+    An action reminds a customer of several invoices, each at its own stage: the
+    line records the level this invoice reached and the amounts the reminder
+    showed for it, in the invoice's own currency (what was open, the credits
+    deducted from it, what was claimed), so that the history says exactly what was
+    asked, whatever the exchange rates do afterwards. Lines are written by the
+    engine only.
+    """
+
+    _name = "followup.history.line"
+    _description = "Follow-up Action Invoice"
+    _order = "history_id, date_due, move_id"
+
+    history_id = fields.Many2one(
+        "followup.history", required=True, index=True, ondelete="cascade"
+    )
+    company_id = fields.Many2one(related="history_id.company_id", store=True)
+    partner_id = fields.Many2one(related="history_id.partner_id")
+    move_id = fields.Many2one(
+        "account.move", string="Invoice", required=True, index=True, readonly=True
+    )
+    level_id = fields.Many2one(
+        "followup.level",
+        readonly=True,
+        help="The level this invoice reached with the action.",
+    )
+    date_due = fields.Date(string="Due Date", readonly=True)
+    currency_id = fields.Many2one("res.currency", required=True, readonly=True)
+    company_currency_id = fields.Many2one(related="company_id.currency_id")
+    amount_residual = fields.Monetary(
+        string="Open Amount",
+        readonly=True,
+        help="What was open on the invoice, less any disputed part.",
+    )
+    amount_credit = fields.Monetary(
+        string="Credits Deducted",
+        readonly=True,
+        help="The part of the customer's credits deducted from this invoice.",
+    )
+    amount_claimed = fields.Monetary(
+        readonly=True, help="The open amount less the credits deducted."
+    )
+    amount_claimed_company = fields.Monetary(
+        string="Amount Claimed (Company Currency)",
+        currency_field="company_currency_id",
+        readonly=True,
+    )
+    interest_amount = fields.Monetary(string="Late-Payment Interest", readonly=True)
+    indemnity_amount = fields.Monetary(string="Recovery Indemnity", readonly=True)
+
+    @api.model
+    def _insert_plan_lines(self, actions, planned, legal_per_action, currency):
+        """Insert the lines of the planned actions in one statement.
+
+        :param actions: the followup.history records, in the order of ``planned``
+        :param planned: the planner's actions (with their lines)
+        :param legal_per_action: for each action, None or [(interest, indemnity)]
+            per line, in each line's currency
+        :param currency: the company's currency
+        """
+        columns = {
+            key: []
+            for key in (
+                "history",
+                "move",
+                "level",
+                "due",
+                "currency",
+                "residual",
+                "credit",
+                "claimed",
+                "claimed_company",
+                "interest",
+                "indemnity",
+            )
+        }
+        for action, plan_action, legal_lines in zip(
+            actions, planned, legal_per_action, strict=True
+        ):
+            legal_lines = legal_lines or [(0.0, 0.0)] * len(plan_action.lines)
+            for line, (interest, indemnity) in zip(
+                plan_action.lines, legal_lines, strict=True
+            ):
+                claimed = line.claimed_currency
+                rate = (
+                    line.residual / line.residual_currency
+                    if line.residual_currency
+                    else 1.0
+                )
+                columns["history"].append(action.id)
+                columns["move"].append(line.invoice_id)
+                columns["level"].append(line.level_id)
+                columns["due"].append(str(line.due_date) if line.due_date else None)
+                columns["currency"].append(line.currency_id)
+                columns["residual"].append(line.residual_currency)
+                columns["credit"].append(line.credit_currency)
+                columns["claimed"].append(claimed)
+                columns["claimed_company"].append(currency.round(claimed * rate))
+                columns["interest"].append(interest)
+                columns["indemnity"].append(indemnity)
+        self.flush_model()
+        now = fields.Datetime.now()
+        self.env.cr.execute(
+            """
+            INSERT INTO followup_history_line (
+                history_id, company_id, move_id, level_id, date_due, currency_id,
+                amount_residual, amount_credit, amount_claimed,
+                amount_claimed_company, interest_amount, indemnity_amount,
+                create_uid, create_date, write_uid, write_date)
+            SELECT v.history_id, h.company_id, v.move_id, v.level_id,
+                   v.date_due::date, v.currency_id, v.residual, v.credit, v.claimed,
+                   v.claimed_company, v.interest, v.indemnity,
+                   %(uid)s, %(now)s, %(uid)s, %(now)s
+              FROM unnest(%(history)s::int[], %(move)s::int[], %(level)s::int[],
+                          %(due)s::text[], %(currency)s::int[],
+                          %(residual)s::numeric[], %(credit)s::numeric[],
+                          %(claimed)s::numeric[], %(claimed_company)s::numeric[],
+                          %(interest)s::numeric[], %(indemnity)s::numeric[])
+                   AS v(history_id, move_id, level_id, date_due, currency_id,
+                        residual, credit, claimed, claimed_company, interest,
+                        indemnity)
+              JOIN followup_history h ON h.id = v.history_id
+              -- an action reminds only invoices of its own company
+              JOIN account_move m ON m.id = v.move_id AND m.company_id = h.company_id
+            """,
+            {**columns, "uid": self.env.uid, "now": now},
+        )
+        actions.invalidate_recordset(["line_ids", "move_ids"])
+        self.env["account.move"].browse(columns["move"]).invalidate_recordset(
+            ["followup_history_line_ids", "followup_history_ids"]
+        )
+
+    def _write_legal_amounts(self, amounts):
+        """Store [(interest, indemnity)], one per line in order, in one UPDATE."""
+        self.flush_recordset()
+        self.env.cr.execute(
+            """
+            UPDATE followup_history_line l
+               SET interest_amount = v.interest, indemnity_amount = v.indemnity
+              FROM unnest(%s::int[], %s::numeric[], %s::numeric[])
+                   AS v(id, interest, indemnity)
+             WHERE l.id = v.id
+            """,
+            [
+                self.ids,
+                [interest for interest, _indemnity in amounts],
+                [indemnity for _interest, indemnity in amounts],
+            ],
+        )
+        self.invalidate_recordset(["interest_amount", "indemnity_amount"])

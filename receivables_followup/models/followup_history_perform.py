@@ -1,0 +1,483 @@
+import logging
+from collections import defaultdict
+from datetime import timedelta
+
+import psycopg2
+
+from odoo import _, fields, models
+from odoo.tools import SQL
+
+from ..services.levels import next_action_date
+from ..services.status import PAUSED
+from .account_move import DISPLAYED_INVOICE_FIELDS
+
+_logger = logging.getLogger(__name__)
+
+
+class FollowupHistoryPerform(models.AbstractModel):
+    """Performing follow-up actions: the checks made just before, and the
+    channels (email, letter, activity, SMS, late-payment invoice, notes)."""
+
+    _name = "followup.history.perform"
+    _description = "Follow-up Action: Performing"
+
+    def _perform(self, origin="cron", messages=None):
+        """Perform these actions, channel by channel, in the current transaction.
+
+        Invoices paid or paused since the action was planned are dropped from it,
+        and what is claimed follows what is still open; an action left with no
+        open invoice is skipped. Each invoice is stamped with its own level and
+        with the action's date.
+
+        :param messages: {action id: (subject, body)} a person wrote in place of
+            the template's
+        """
+        # Emails are queued, never sent from inside the batch's transaction.
+        records = self.with_context(mail_notify_force_send=False, tracking_disable=True)
+        actions = records._drop_closed_invoices()
+        if not actions:
+            return actions
+        actions._compute_legal_amounts()
+        by_level = defaultdict(records.browse)
+        for action in actions:
+            by_level[action.level_id] |= action
+        for level, level_actions in by_level.items():
+            if level.send_email and level.mail_template_id:
+                level_actions._send_emails(level.mail_template_id, messages)
+            if level.print_letter:
+                level_actions._produce_letters()
+            if level.create_activity:
+                level_actions._schedule_activities(level)
+            if level.send_sms:
+                level_actions._send_sms(level)
+            if level.is_formal_notice:
+                level_actions._invoice_legal_amounts()
+            if level.propose_agency_handoff:
+                level_actions.write({"proposed_handoff": True})
+            level_actions._note_on_invoices()
+        actions._mark_invoices_performed()
+        user = self.env.user if origin == "manual" else self.env["res.users"]
+        actions.write({"state": "done", "user_id": user.id, "origin": origin})
+        return actions
+
+    def _perform_isolated(self, origin="cron"):
+        """Perform this action alone in a savepoint; mark it failed if it raises.
+
+        Used after its batch failed, so that one broken action (a template error,
+        an invalid address) neither blocks the queue nor rolls back the others.
+        """
+        self.ensure_one()
+        try:
+            with self.env.cr.savepoint():
+                self._perform(origin=origin)
+        except psycopg2.OperationalError:
+            raise
+        except Exception as error:
+            _logger.exception("Follow-up action %s failed", self.id)
+            self.env.invalidate_all()
+            self.write({"state": "failed", "note": str(error)})
+
+    def _mark_invoices_performed(self):
+        """Stamp each invoice with the level its line reached, the action's date
+        and the date of its next level."""
+        levels_by_policy = self.policy_id._engine_levels()
+        for day, actions in self.grouped("date").items():
+            levels, next_dates = {}, {}
+            for line in actions.line_ids:
+                policy_levels = levels_by_policy.get(line.history_id.policy_id.id, [])
+                move_id = line.move_id.id
+                levels[move_id] = line.level_id.id
+                next_dates[move_id] = next_action_date(
+                    line.date_due, policy_levels, line.level_id.id, day
+                )
+            self.env["account.move"]._followup_mark_levels(levels, day, next_dates)
+
+    # ------------------------------------------------------------------
+    # Just before performing: what is still open
+    # ------------------------------------------------------------------
+    def _drop_closed_invoices(self):
+        """Drop from these actions the invoices paid or paused since planning,
+        bring the lines of partly paid ones to what is still open, and return the
+        actions left with an open invoice.
+
+        An action left with none is skipped and keeps its lines, which say what
+        it was about. A few statements find and fix the lines concerned: reading
+        every invoice of a batch through the ORM would cost more than the check
+        is worth.
+        """
+        self.env["account.move"].flush_model(
+            [
+                "payment_state",
+                "followup_status",
+                "amount_residual",
+                "amount_residual_signed",
+                "followup_disputed_amount",
+            ]
+        )
+        self.env["followup.history.line"].flush_model()
+        self.env.cr.execute(
+            """
+            SELECT l.history_id, l.id,
+                   m.payment_state IN ('not_paid', 'partial')
+                   AND m.followup_status NOT IN %s
+              FROM followup_history_line l
+              JOIN account_move m ON m.id = l.move_id
+             WHERE l.history_id = ANY(%s)
+            """,
+            [PAUSED, self.ids],
+        )
+        closed_lines, open_actions, touched = [], set(), set()
+        for history_id, line_id, is_open in self.env.cr.fetchall():
+            if is_open:
+                open_actions.add(history_id)
+            else:
+                closed_lines.append((history_id, line_id))
+                touched.add(history_id)
+        emptied = self.browse(sorted(touched - open_actions))
+        self.env["followup.history.line"].browse(
+            [
+                line_id
+                for history_id, line_id in closed_lines
+                if history_id in open_actions
+            ]
+        ).sudo().unlink()
+        remaining = self - emptied
+        touched = (touched & open_actions) | remaining._refresh_open_amounts()
+        if touched:
+            self.env["followup.history.line"].invalidate_model()
+            self.invalidate_recordset(["line_ids", "move_ids"])
+        for action in self.browse(sorted(touched)):
+            # Claim no more than what is still open on the remaining invoices.
+            action.amount_claimed = min(
+                action.amount_claimed,
+                sum(action.line_ids.mapped("amount_claimed_company")),
+            )
+        emptied.write(
+            {
+                "state": "skipped",
+                "note": _(
+                    "The invoices were paid or paused before the reminder went out."
+                ),
+            }
+        )
+        return remaining
+
+    def _refresh_open_amounts(self):
+        """Bring the lines of invoices paid in part since planning to what is
+        open now (the credits deducted never exceed it); return their actions."""
+        self.env.cr.execute(
+            """
+            WITH open_now AS (
+                SELECT m.id,
+                       m.amount_residual - COALESCE(m.followup_disputed_amount, 0)
+                           AS amount,
+                       CASE WHEN m.amount_residual <> 0
+                            THEN m.amount_residual_signed / m.amount_residual
+                            ELSE 1 END AS rate,
+                       cur.decimal_places AS places
+                  FROM account_move m
+                  JOIN followup_history_line l ON l.move_id = m.id
+                  JOIN res_company c ON c.id = m.company_id
+                  JOIN res_currency cur ON cur.id = c.currency_id
+                 WHERE l.history_id = ANY(%(ids)s)
+            )
+            UPDATE followup_history_line l
+               SET amount_residual = o.amount,
+                   amount_credit = LEAST(l.amount_credit, o.amount),
+                   amount_claimed = o.amount - LEAST(l.amount_credit, o.amount),
+                   amount_claimed_company = ROUND(
+                       (o.amount - LEAST(l.amount_credit, o.amount)) * o.rate, o.places)
+              FROM open_now o
+             WHERE l.history_id = ANY(%(ids)s)
+               AND o.id = l.move_id
+               AND o.amount <> l.amount_residual
+            RETURNING l.history_id
+            """,
+            {"ids": self.ids},
+        )
+        return {history_id for (history_id,) in self.env.cr.fetchall()}
+
+    def _compute_legal_amounts(self):
+        """Compute again the late-payment amounts of formal notices, on what is
+        open on each invoice on the action's date."""
+        formal = self.filtered(
+            lambda action: action.level_id.is_formal_notice and action.legal_regime
+        )
+        for action in formal:
+            regime, per_line, interest, indemnity = self._legal_amounts_of_lines(
+                action.company_id,
+                action.date,
+                action.legal_regime,
+                [
+                    (
+                        line.currency_id.id,
+                        line.amount_residual,
+                        line.amount_residual * line.move_id._followup_company_rate(),
+                        line.date_due,
+                    )
+                    for line in action.line_ids
+                ],
+            )
+            action.line_ids._write_legal_amounts(per_line)
+            action.write(
+                {
+                    "legal_regime": regime,
+                    "interest_amount": interest,
+                    "indemnity_amount": indemnity,
+                }
+            )
+
+    # ------------------------------------------------------------------
+    # Channels
+    # ------------------------------------------------------------------
+    def _send_emails(self, template, messages=None):
+        """Queue one email per action, logged in the customer's chatter.
+
+        The emails are ``mail.mail`` records in the outgoing queue, inserted in this
+        transaction: if the batch rolls back, the emails disappear with their
+        history. Each one is logged on the customer by a one-line message, the
+        email's own, addressed to the reminder's recipient only (the customer's
+        followers do not get a copy of every reminder).
+        """
+        # What the reminders show of their invoices, read in one narrow query: the
+        # ORM would read each invoice's hundred columns when first touched.
+        self.line_ids.fetch(
+            [
+                "move_id",
+                "level_id",
+                "date_due",
+                "currency_id",
+                "amount_residual",
+                "amount_credit",
+                "interest_amount",
+                "indemnity_amount",
+            ]
+        )
+        self.line_ids.move_id.fetch(list(DISPLAYED_INVOICE_FIELDS))
+        rendered = template.with_context(followup_render_once=True)._generate_template(
+            self.ids, ("subject", "body_html", "email_from", "partner_to", "reply_to")
+        )
+        note_subtype = self.env.ref("mail.mt_note")
+        author = self.env.user.partner_id
+        # translated once for the batch, not once per reminder
+        note = self.env._(
+            "Follow-up email (%(level)s) to %(recipient)s: “%(subject)s”, "
+            "%(amount)s claimed on %(count)s invoice(s)."
+        )
+        for action_id, (subject, body) in (messages or {}).items():
+            if action_id in rendered:
+                rendered[action_id].update(subject=subject, body_html=body)
+        emails = []
+        for action in self:
+            values = rendered[action.id]
+            recipient = action.recipient_id or action.partner_id
+            email_from = values.get("email_from") or author.email_formatted
+            emails.append(
+                {
+                    "model": "res.partner",
+                    "res_id": action.partner_id.id,
+                    "record_name": action.partner_id.display_name,
+                    "company_id": action.company_id.id,
+                    "subtype_id": note_subtype.id,
+                    "author_id": author.id,
+                    "email_from": email_from,
+                    "reply_to": values.get("reply_to") or email_from,
+                    "subject": values.get("subject"),
+                    "body_html": values.get("body_html") or "",
+                    "note": note
+                    % {
+                        "level": action.level_id.name,
+                        "recipient": recipient.display_name,
+                        "subject": values.get("subject") or "",
+                        "amount": action._followup_claim_text(),
+                        "count": len(action.line_ids),
+                    },
+                    "recipient_ids": values.get("partner_ids") or recipient.ids,
+                }
+            )
+        message_ids = self.env["mail.mail"]._followup_queue(emails)
+        self._record_channel("sent_email", "mail_message_id", message_ids)
+
+    def _produce_letters(self):
+        """Render the letters in one batch and attach each to its customer's
+        chatter."""
+        contents = self._render_letters()
+        for action in self:
+            content, extension = contents[action.id]
+            name = _(
+                "Follow-up %(level)s - %(date)s.%(ext)s",
+                level=action.level_id.name,
+                date=action.date,
+                ext=extension,
+            )
+            attachment = self.env["ir.attachment"].create(
+                {
+                    "name": name,
+                    "raw": content,
+                    "res_model": "res.partner",
+                    "res_id": action.partner_id.id,
+                }
+            )
+            action.partner_id.message_post(
+                body=_("Follow-up letter (%(level)s).", level=action.level_id.name),
+                attachment_ids=attachment.ids,
+                message_type="comment",
+                subtype_xmlid="mail.mt_note",
+            )
+            action.write({"sent_letter": True, "attachment_id": attachment.id})
+
+    def _render_letters(self):
+        """{action id: (content, extension)}: the letters, in one PDF engine call."""
+        report = self.company_id[:1].followup_letter_report_id or self.env.ref(
+            "receivables_followup.action_report_followup_letter"
+        )
+        return self.env["ir.actions.report"]._render_followup_documents(
+            report, self.ids
+        )
+
+    def _schedule_activities(self, level):
+        deadline_days = timedelta(days=level.activity_deadline_days)
+        partner_model = self.env["ir.model"]._get_id("res.partner")
+        # The amount goes in the summary, shown wherever the activity is: a note
+        # would be sanitised twice per activity for one line of text.
+        summary = self.env._("%(summary)s: %(amount)s overdue")
+        vals_list = []
+        for action in self:
+            vals_list.append(
+                {
+                    "res_model_id": partner_model,
+                    "res_id": action.partner_id.id,
+                    "activity_type_id": level.activity_type_id.id,
+                    "summary": summary
+                    % {
+                        "summary": level.activity_summary or level.name,
+                        "amount": action._followup_claim_text(),
+                    },
+                    "date_deadline": action.date + deadline_days,
+                    "user_id": action._activity_user(level).id,
+                }
+            )
+        # quick update: no "activity assigned" email per reminder; the responsible
+        # finds the day's calls in their activities, not in a hundred emails.
+        activities = (
+            self.env["mail.activity"]
+            .with_context(mail_activity_quick_update=True)
+            .create(vals_list)
+        )
+        self._record_channel("scheduled_activity", "activity_id", activities.ids)
+
+    def _record_channel(self, flag, link, link_ids):
+        """Flag each action as performed on a channel and link it to what the
+        channel produced (``link_ids``, in the order of the actions), in one
+        UPDATE: the ORM writes one action at a time."""
+        if len(link_ids) != len(self):
+            raise ValueError("One link per action is expected.")
+        self.flush_recordset()
+        self.env.cr.execute(
+            SQL(
+                """
+                UPDATE followup_history h
+                   SET %(flag)s = true, %(link)s = v.link_id,
+                       write_uid = %(uid)s, write_date = %(now)s
+                  FROM unnest(%(ids)s::int[], %(link_ids)s::int[]) AS v(id, link_id)
+                 WHERE h.id = v.id
+                """,
+                flag=SQL.identifier(flag),
+                link=SQL.identifier(link),
+                uid=self.env.uid,
+                now=fields.Datetime.now(),
+                ids=self.ids,
+                link_ids=list(link_ids),
+            )
+        )
+        self.invalidate_recordset([flag, link, "write_uid", "write_date"])
+
+    def _activity_user(self, level):
+        partner = self.partner_id.with_company(self.company_id)
+        if level.activity_assignee == "user":
+            return level.activity_user_id
+        if level.activity_assignee == "salesperson" and partner.user_id:
+            return partner.user_id
+        # The scheduled action runs as the superuser: an activity falls to it only
+        # when nobody else is named anywhere.
+        return (
+            partner.collection_user_id
+            or partner.user_id
+            or level.activity_user_id
+            or self.env.user
+        )
+
+    def _send_sms(self, level):
+        """Queue an SMS where the SMS module is installed and the customer has a
+        mobile number; elsewhere the channel is silently not available."""
+        if "sms.sms" not in self.env:
+            return
+        for action in self:
+            number = action.recipient_id.mobile or action.partner_id.mobile
+            if not number:
+                continue
+            body = (
+                level.with_context(lang=action._followup_lang()).sms_body or ""
+            ).format(
+                partner=action.partner_id.name,
+                amount=action._followup_claim_text(),
+                company=action.company_id.name,
+            )
+            # Queued, sent by the SMS cron after this batch commits: an SMS sent now
+            # could not be recalled if the batch rolled back.
+            action.partner_id._message_sms(
+                body, sms_numbers=[number], put_in_queue=True
+            )
+            action.write({"sent_sms": True})
+
+    def _invoice_legal_amounts(self):
+        """Prepare draft invoices of the late-payment amounts, one per currency of
+        the reminded invoices, when the company wants them invoiced."""
+        for action in self.filtered("company_id.followup_invoice_legal_amounts"):
+            invoices = self.env["account.move"]
+            for currency, lines in action.line_ids.grouped("currency_id").items():
+                invoices |= self.env["account.move"]._followup_create_legal_invoice(
+                    action.partner_id,
+                    action.company_id,
+                    currency,
+                    sum(lines.mapped("interest_amount")),
+                    sum(lines.mapped("indemnity_amount")),
+                    origin=action.display_name,
+                )
+            if invoices:
+                action.write({"legal_invoice_ids": [fields.Command.set(invoices.ids)]})
+
+    def _note_on_invoices(self):
+        """One note per reminded invoice in its chatter, naming its own level."""
+        text_by_move = {}
+        channels_by_level = {}
+        # translated once for the batch, not once per reminder
+        note = self.env._(
+            "Follow-up level %(level)s performed for %(partner)s (%(channels)s)."
+        )
+        for action in self:
+            level = action.level_id
+            if level not in channels_by_level:
+                channels_by_level[level] = action._channels_label()
+            for line in action.line_ids:
+                text_by_move[line.move_id.id] = note % {
+                    "level": (line.level_id or level).name,
+                    "partner": action.partner_id.name,
+                    "channels": channels_by_level[level],
+                }
+        self.env["account.move"]._followup_post_notes(text_by_move)
+
+    def _channels_label(self):
+        level = self.level_id
+        labels = []
+        if level.send_email and level.mail_template_id:
+            labels.append(_("email"))
+        if level.print_letter:
+            labels.append(_("letter"))
+        if level.create_activity:
+            labels.append(_("activity"))
+        if level.send_sms:
+            labels.append(_("SMS"))
+        if level.propose_agency_handoff:
+            labels.append(_("agency hand-off proposed"))
+        return ", ".join(labels) or _("no channel")

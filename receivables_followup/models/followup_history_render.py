@@ -1,0 +1,280 @@
+from odoo import api, fields, models
+
+from ..services import legal
+from ..services.claims import totals_by_currency
+from ..services.formatting import ReminderFormatter
+from ..services.levels import days_overdue
+
+
+class FollowupHistoryRender(models.AbstractModel):
+    """What the reminder shows: the helpers its templates and letter call, and
+    the previews and copies of sent emails shown to credit controllers.
+
+    Every amount a customer reads is in the currency of its invoice, formatted in
+    the customer's language; company-currency figures are for the accountants'
+    lists only.
+    """
+
+    _name = "followup.history.render"
+    _description = "Follow-up Action: Rendering"
+
+    sent_body = fields.Html(
+        string="Email Sent",
+        compute="_compute_sent_body",
+        help="The email as it was sent to the customer.",
+    )
+    preview_subject = fields.Char(compute="_compute_preview")
+    preview_body = fields.Html(compute="_compute_preview")
+
+    @api.model
+    def mail_allowed_qweb_expressions(self):
+        # The reminder templates' sender, recipient, language and subject are plain
+        # field paths: Odoo renders those without evaluating code, which is both
+        # safe for users who are not template editors and fast for a whole run.
+        return (
+            *super().mail_allowed_qweb_expressions(),
+            "object.company_id.name",
+            "object.sender_email",
+            "object.recipient_id.id",
+            "object.recipient_id.name",
+            "object.recipient_lang",
+        )
+
+    @api.depends("mail_message_id")
+    def _compute_sent_body(self):
+        # sudo: follow-up users may not read mail.mail; they see the body of the
+        # reminders they may see, sanitised by this field. Only the email the
+        # engine queued for this action's own customer is shown.
+        mails = (
+            self.env["mail.mail"]
+            .sudo()
+            .search_read(
+                [
+                    ("mail_message_id", "in", self.mail_message_id.ids),
+                    ("model", "=", "res.partner"),
+                ],
+                ["mail_message_id", "body_html", "res_id"],
+            )
+        )
+        mail_by_message = {mail["mail_message_id"][0]: mail for mail in mails}
+        for action in self:
+            mail = mail_by_message.get(action.mail_message_id.id)
+            own = mail and mail["res_id"] == action.partner_id.id
+            action.sent_body = mail["body_html"] if own else False
+
+    @api.depends("state", "level_id")
+    def _compute_preview(self):
+        for action in self:
+            template = action.level_id.mail_template_id
+            if not (action.id and template and action.level_id.send_email):
+                action.preview_subject = False
+                action.preview_body = False
+                continue
+            rendered = template._generate_template(
+                [action.id], ("subject", "body_html")
+            )
+            action.preview_subject = rendered[action.id].get("subject")
+            action.preview_body = rendered[action.id].get("body_html")
+
+    # ------------------------------------------------------------------
+    # Amounts, in the invoices' currencies and the customer's language
+    # ------------------------------------------------------------------
+    def _followup_formatter(self):
+        return ReminderFormatter.for_lang(self.env, self._followup_lang())
+
+    def _followup_format(self, amount, currency=None):
+        return self._followup_formatter().amount(amount, currency or self.currency_id)
+
+    def _followup_totals(self):
+        """Per currency of the reminded invoices: what is open, the credits
+        deducted and what is claimed, formatted.
+
+        :returns: list of dicts with ``currency``, ``invoiced``, ``credited``,
+            ``claimed`` (texts) and ``has_credit``
+        """
+        formatter = self._followup_formatter()
+        totals = totals_by_currency(
+            (line.currency_id, line.amount_residual, line.amount_credit)
+            for line in self.line_ids
+        )
+        return [
+            {
+                "currency": currency.name,
+                "invoiced": formatter.amount(invoiced, currency),
+                "credited": formatter.amount(credited, currency),
+                "claimed": formatter.amount(claimed, currency),
+                "has_credit": not currency.is_zero(credited),
+            }
+            for currency, (invoiced, credited, claimed) in totals.items()
+        ]
+
+    def _followup_claim_text(self):
+        """What the reminder asks the customer to pay: one amount per currency,
+        joined the way the customer's language joins a list."""
+        self.ensure_one()
+        amounts = [total["claimed"] for total in self._followup_totals()]
+        if len(amounts) < 2:
+            return amounts[0] if amounts else self._followup_format(0.0)
+        return self.with_context(lang=self._followup_lang()).env._(
+            "%(amounts)s and %(last)s",
+            amounts=", ".join(amounts[:-1]),
+            last=amounts[-1],
+        )
+
+    def _followup_credit_text(self):
+        self.ensure_one()
+        credited = [
+            total["credited"]
+            for total in self._followup_totals()
+            if total["has_credit"]
+        ]
+        if not credited:
+            return ""
+        return self.with_context(lang=self._followup_lang()).env._(
+            "Your unreconciled credits of %(credit)s have been deducted "
+            "from the amount due.",
+            credit=", ".join(credited),
+        )
+
+    def _followup_invoice_lines(self):
+        """The reminded invoices as the customer reads them: each at its own
+        stage, its open amount in its own currency."""
+        self.ensure_one()
+        lang = self._followup_lang()
+        formatter = ReminderFormatter.for_lang(self.env, lang)
+        env = self.with_context(lang=lang).env
+        return [
+            {
+                "name": line.move_id.name,
+                "invoice_date": formatter.date(line.move_id.invoice_date),
+                "due_date": formatter.date(line.date_due),
+                "days_overdue": days_overdue(line.date_due, self.date),
+                "payment_reference": line.move_id.payment_reference
+                or line.move_id.name,
+                "level": line.level_id.with_env(env).name or "",
+                "amount_due": formatter.amount(line.amount_residual, line.currency_id),
+            }
+            for line in self.line_ids
+        ]
+
+    def _followup_legal_lines(self):
+        """The late-payment amounts of a formal notice, per currency, with the
+        law that grants them; empty when no late-payment law applies.
+
+        The EUR 40 indemnity is converted only for invoices in another currency,
+        and then the text says so.
+        """
+        self.ensure_one()
+        if not self.legal_regime:
+            return []
+        formatter = self._followup_formatter()
+        eur = self.env.ref("base.EUR")
+        env = self.with_context(lang=self._followup_lang()).env
+        result = []
+        for currency, lines in self.line_ids.grouped("currency_id").items():
+            indemnity = sum(lines.mapped("indemnity_amount"))
+            if currency == eur:
+                indemnity_label = env._("fixed recovery indemnity (EUR 40 per invoice)")
+            else:
+                indemnity_label = env._(
+                    "fixed recovery indemnity (EUR 40 per invoice, converted into "
+                    "%(currency)s at the rate of %(date)s)",
+                    currency=currency.name,
+                    date=formatter.date(self.date),
+                )
+            result.append(
+                {
+                    "currency": currency.name,
+                    "interest": formatter.amount(
+                        sum(lines.mapped("interest_amount")), currency
+                    ),
+                    "indemnity_label": indemnity_label,
+                    "indemnity": formatter.amount(indemnity, currency),
+                }
+            )
+        return result
+
+    def _followup_legal_basis(self):
+        """The sentence that states the law of the late-payment amounts."""
+        self.ensure_one()
+        env = self.with_context(lang=self._followup_lang()).env
+        if self.legal_regime == legal.FRENCH_LAW:
+            return env._(
+                "Under articles L441-10 and D441-5 of the French Commercial Code, "
+                "the following amounts are also due:"
+            )
+        if self.legal_regime == legal.EU_DIRECTIVE:
+            return env._(
+                "Under Directive 2011/7/EU on combating late payment in commercial "
+                "transactions, as transposed in your country's law, the following "
+                "amounts are also due:"
+            )
+        return ""
+
+    # ------------------------------------------------------------------
+    # Who writes and who receives
+    # ------------------------------------------------------------------
+    def _followup_signature(self):
+        self.ensure_one()
+        responsible = self.responsible_user_id
+        if responsible:
+            return f"{responsible.name}, {self.company_id.name}"
+        return self.company_id.name
+
+    def _followup_postal_partner(self):
+        """The contact whose address the letter carries: the invoicing contact's
+        when it has a full postal address, else the customer's."""
+        self.ensure_one()
+        recipient = self.recipient_id
+        if recipient and recipient != self.partner_id:
+            if recipient._followup_has_postal_address():
+                return recipient
+        return self.partner_id
+
+    def _followup_postal_lines(self):
+        """The recipient's address block, line by line, in its country's format:
+        the customer's name, the contact to the attention of, then the address."""
+        self.ensure_one()
+        postal = self._followup_postal_partner()
+        lines = [self.partner_id.name]
+        if postal != self.partner_id and postal.name:
+            lines.append(postal.name)
+        elif self.recipient_id and self.recipient_id != self.partner_id:
+            lines.append(self.recipient_id.name)
+        lines += [
+            line
+            for line in postal._display_address(without_company=True).split("\n")
+            if line.strip()
+        ]
+        return lines
+
+    def _followup_company_lines(self):
+        """The sender's address and identifiers under the letterhead."""
+        self.ensure_one()
+        company = self.company_id
+        lines = [
+            line
+            for line in company.partner_id._display_address(without_company=True).split(
+                "\n"
+            )
+            if line.strip()
+        ]
+        if company.vat:
+            lines.append(self.env._("VAT: %(vat)s", vat=company.vat))
+        lines += [value for value in (company.phone, company.email) if value]
+        return lines
+
+    def _followup_letter_window(self):
+        """Where the address block goes, in mm from the top left of the letter's
+        printable area (the letter's paper format has 15 mm top and 20 mm left
+        margins): on the right for French and Swiss DL envelopes, on the left
+        for German DIN 5008 ones; the text starts below the window."""
+        self.ensure_one()
+        if self.company_id.followup_letter_window == "left":
+            return {"top": 35, "left": 5, "body_top": 80}
+        return {"top": 35, "left": 85, "body_top": 80}
+
+    def _followup_letter_address_missing(self):
+        """Whether no postal address lets this action's letter be posted."""
+        self.ensure_one()
+        return not self._followup_postal_partner()._followup_has_postal_address()

@@ -1,0 +1,21 @@
+from odoo import _, fields, models
+from odoo.exceptions import UserError
+
+
+class FollowupReviewSkip(models.TransientModel):
+    """Skip reminders waiting for review, saying why: skipping counts their
+    level as reached, so the reason stays in their history and their invoices'."""
+
+    _name = "followup.review.skip"
+    _description = "Skip a Reminder"
+
+    history_ids = fields.Many2many("followup.history", string="Reminders")
+    reason = fields.Text(required=True)
+
+    def action_confirm(self):
+        """Skip the reminders for the reason given; close the wizard."""
+        self.ensure_one()
+        if not (self.reason or "").strip():
+            raise UserError(_("Say why the reminder is skipped."))
+        self.history_ids._review_skip(self.reason.strip())
+        return {"type": "ir.actions.act_window_close"}
