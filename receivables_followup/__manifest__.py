@@ -9,7 +9,7 @@
     "website": "https://github.com/receivables-followup/receivables_followup",
     "author": "receivables_followup developers",
     "license": "LGPL-3",
-    "depends": ["account", "mail", "portal"],
+    "depends": ["account", "bus", "mail", "portal"],
     "external_dependencies": {"python": []},
     "data": [
         "security/receivables_followup_groups.xml",
@@ -45,6 +45,9 @@
         "demo/followup_demo.xml",
     ],
     "assets": {
+        "web.assets_backend": [
+            "receivables_followup/static/src/js/followup_run_list.js",
+        ],
         "web.assets_tests": [
             "receivables_followup/static/src/js/tours/*.js",
         ],

@@ -12,8 +12,20 @@ from odoo.http import request
 from odoo.addons.account.controllers.portal import PortalAccount
 from odoo.addons.portal.controllers.portal import pager as portal_pager
 
+from ..services.amounts import (
+    ERR_EMPTY,
+    ERR_NEGATIVE,
+    ERR_NOT_A_NUMBER,
+    ERR_TOO_LARGE,
+    AmountError,
+    parse_amount,
+)
+
 #: largest file a customer may attach to a dispute
 MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
+#: longest message a customer may send with a dispute; it is stored, posted in
+#: the chatter and emailed to the responsible, so details go in attachments
+MAX_MESSAGE_CHARS = 10_000
 CUSTOMER_INVOICE_TYPES = ("out_invoice", "out_receipt")
 
 
@@ -73,7 +85,8 @@ class FollowupPortal(PortalAccount):
             "followup_reasons": request.env["followup.dispute.reason"].search(
                 [("portal_visible", "=", True)]
             ),
-            "followup_today": fields.Date.context_today(invoice_sudo),
+            "followup_today": invoice_sudo.company_id._followup_today(),
+            "followup_promise_max": invoice_sudo._followup_promise_horizon(),
         }
 
     def _invoice_get_page_view_values(self, invoice, access_token, **kwargs):
@@ -115,8 +128,17 @@ class FollowupPortal(PortalAccount):
         try:
             if not reason:
                 raise UserError(_("Choose the reason of your dispute."))
-            if not (message or "").strip():
+            message = (message or "").strip()
+            if not message:
                 raise UserError(_("Tell us what you dispute on this invoice."))
+            if len(message) > MAX_MESSAGE_CHARS:
+                raise UserError(
+                    _(
+                        "Your message is too long (%(max)s characters at most): "
+                        "attach a document for the details.",
+                        max=MAX_MESSAGE_CHARS,
+                    )
+                )
             disputed = _to_amount(amount)
             content = attachment.read() if attachment and attachment.filename else None
             if content is not None and len(content) > MAX_ATTACHMENT_BYTES:
@@ -125,7 +147,7 @@ class FollowupPortal(PortalAccount):
             # though the error page is an ordinary (committed) response.
             with request.env.cr.savepoint():
                 dispute = self._followup_open_dispute(
-                    invoice_sudo, reason, disputed, message.strip(), attachment, content
+                    invoice_sudo, reason, disputed, message, attachment, content
                 )
         except (UserError, ValidationError) as error:
             return self._followup_render_error(invoice_sudo, error.args[0])
@@ -187,7 +209,7 @@ class FollowupPortal(PortalAccount):
                 raise UserError(_("Enter the date you will pay by."))
             with request.env.cr.savepoint():
                 invoice_sudo._followup_register_promise(
-                    date, request.env.user.partner_id
+                    date, request.env.user.partner_id, user=request.env.user
                 )
         except (UserError, ValidationError) as error:
             return self._followup_render_error(invoice_sudo, error.args[0])
@@ -267,10 +289,17 @@ def _to_int(value):
 
 
 def _to_amount(value):
-    """The amount typed by the customer, or None for the whole residual."""
-    if value in (None, ""):
-        return None
+    """The amount typed by the customer (decimal comma and grouped thousands
+    accepted); raise a UserError saying what is wrong with it."""
     try:
-        return float(str(value).replace(",", "."))
-    except ValueError as error:
-        raise UserError(_("Enter the disputed amount as a number.")) from error
+        return parse_amount(value)
+    except AmountError as error:
+        messages = {
+            ERR_EMPTY: _("Enter the amount you dispute."),
+            ERR_NEGATIVE: _("The disputed amount must be positive."),
+            ERR_NOT_A_NUMBER: _(
+                "Enter the disputed amount as a number, for example 1 500,00."
+            ),
+            ERR_TOO_LARGE: _("The disputed amount is far too large."),
+        }
+        raise UserError(messages[error.code]) from None

@@ -18,3 +18,4 @@ from . import ir_actions_report
 from . import mail_mail
 from . import mail_template
 from . import res_lang
+from . import ir_module_module

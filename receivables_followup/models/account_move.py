@@ -1,3 +1,5 @@
+from datetime import timedelta
+
 from markupsafe import Markup
 
 from odoo import SUPERUSER_ID, _, api, fields, models
@@ -8,6 +10,10 @@ from odoo.tools.misc import format_date, formatLang
 from ..services import status as followup_status
 from ..services.formatting import ReminderFormatter
 from ..services.levels import days_overdue
+
+#: days ahead a customer may promise to pay without a manager's approval, when the
+#: policy does not say
+DEFAULT_PROMISE_MAX_DAYS = 30
 
 #: the invoice fields a reminder line shows (see _followup_display_lines)
 DISPLAYED_INVOICE_FIELDS = (
@@ -85,7 +91,11 @@ class AccountMove(models.Model):
         help="Set while the invoice is handed off to a collection agency.",
     )
     followup_history_line_ids = fields.One2many(
-        "followup.history.line", "move_id", readonly=True, copy=False
+        "followup.history.line",
+        "move_id",
+        string="Follow-up Action Lines",
+        readonly=True,
+        copy=False,
     )
     followup_history_ids = fields.Many2many(
         "followup.history",
@@ -107,6 +117,13 @@ class AccountMove(models.Model):
         currency_field="currency_id",
     )
     followup_dispute_count = fields.Integer(compute="_compute_followup_dispute_count")
+    followup_amount_due = fields.Monetary(
+        string="Amount Due (Invoice Currency)",
+        related="amount_residual",
+        currency_field="currency_id",
+        # never summed across invoices: their currencies differ
+        aggregator=None,
+    )
 
     @api.depends(
         "move_type",
@@ -210,14 +227,14 @@ class AccountMove(models.Model):
             ]
         )
         for move in broken:
-            move.message_post(
-                body=_(
-                    "The customer's promise to pay by %(date)s was not kept: "
-                    "follow-up resumes.",
-                    date=move.followup_promise_date,
-                )
+            move._followup_log_promise(
+                _("The promise to pay was not kept: the follow-up resumes."),
+                move.followup_promise_date,
+                False,
             )
-        broken.write({"followup_promise_date": False, "followup_resume_date": today})
+        broken.with_context(tracking_disable=True).write(
+            {"followup_promise_date": False, "followup_resume_date": today}
+        )
         return len(ids)
 
     def _followup_company_guard(self, alias="m"):
@@ -573,19 +590,78 @@ class AccountMove(models.Model):
             "domain": [("id", "in", disputes.ids)],
         }
 
-    def _followup_register_promise(self, promise_date, author):
-        """Record the customer's promise to pay by ``promise_date``.
-
-        The invoice is paused until that date (status 'paused: promise to pay') and
-        the customer's follow-up responsible gets an activity to check, on that day,
-        that the payment came. Called from the customer portal.
-
-        :param date promise_date: today or later
-        :param author: res.partner who made the promise (posted as its message)
-        :raise UserError: closed or disputed invoice, or a date in the past
-        """
+    def _followup_promise_horizon(self):
+        """The latest date this invoice's customer may promise to pay by without a
+        follow-up manager's approval (its policy's horizon from today)."""
         self.ensure_one()
-        today = fields.Date.context_today(self)
+        policy = self.commercial_partner_id._collection_policy(self.company_id)
+        return self.company_id._followup_today() + timedelta(
+            days=policy.promise_max_days or DEFAULT_PROMISE_MAX_DAYS
+        )
+
+    def _followup_register_promise(self, promise_date, author=None, user=None):
+        """Record the customer's promise to pay these invoices by ``promise_date``.
+
+        Each invoice is paused until that date (status 'paused: promise to pay'),
+        and the customer's follow-up responsible gets one activity per invoice to
+        check, on that day, that the payment came: a new promise replaces the
+        previous one and closes its activity. The chatter logs the promised date
+        as a tracked value, which every reader sees in their own language.
+
+        Called from the customer portal (sudo, the customer as ``author``) and
+        from the follow-up wizard (a follow-up user, the customer as ``author``).
+
+        :param date promise_date: between today and the policy's horizon; later
+            only when a follow-up manager records it
+        :param author: res.partner who made the promise (by default, the user
+            recording it)
+        :param user: res.users recording it, whose rights decide on a promise
+            beyond the horizon (by default the environment's: the portal passes
+            its visitor, as it works on invoices as the superuser)
+        :raise UserError: closed or disputed invoice, a date in the past, or beyond
+            the horizon; nothing is written then
+        """
+        user = user or self.env.user
+        is_manager = user.has_group("receivables_followup.group_followup_manager")
+        author = author or user.partner_id
+        for move in self:
+            move._followup_check_promise(promise_date, is_manager)
+        check_type = self.env.ref(
+            "receivables_followup.mail_activity_type_promise_check"
+        )
+        # sudo: the promise and its activities are the engine's bookkeeping, open
+        # to the customer and to follow-up users through this method only.
+        for move in self.sudo():
+            previous = move.followup_promise_date
+            move.activity_ids.filtered(
+                lambda activity: activity.activity_type_id == check_type
+            ).action_feedback(feedback=_("Replaced by a new promise to pay."))
+            move.with_context(tracking_disable=True).write(
+                {"followup_promise_date": promise_date}
+            )
+            move._followup_log_promise(
+                _("Promise to pay: the follow-up of this invoice waits until then."),
+                previous,
+                promise_date,
+                author,
+            )
+            responsible = self.env["followup.dispute"]._default_responsible(
+                move.commercial_partner_id, move
+            )
+            move.activity_schedule(
+                "receivables_followup.mail_activity_type_promise_check",
+                date_deadline=promise_date,
+                user_id=responsible.id,
+                summary=_(
+                    "Check the payment promised for %(date)s",
+                    date=format_date(
+                        self.env(context={"lang": responsible.lang}), promise_date
+                    ),
+                ),
+            )
+
+    def _followup_check_promise(self, promise_date, is_manager):
+        self.ensure_one()
         if self.state != "posted" or self.payment_state not in ("not_paid", "partial"):
             raise UserError(
                 _(
@@ -600,21 +676,30 @@ class AccountMove(models.Model):
                     invoice=self.name,
                 )
             )
-        if promise_date < today:
+        if promise_date < self.company_id._followup_today():
             raise UserError(_("The promised payment date cannot be in the past."))
-        self.write({"followup_promise_date": promise_date})
-        self.message_post(
-            body=_("The customer promises to pay by %(date)s.", date=promise_date),
-            author_id=author.id,
-            message_type="comment",
-            subtype_xmlid="mail.mt_comment",
+        horizon = self._followup_promise_horizon()
+        if promise_date > horizon and not is_manager:
+            raise UserError(
+                _(
+                    "A promise to pay after %(date)s needs the approval of a "
+                    "follow-up manager.",
+                    date=format_date(self.env, horizon),
+                )
+            )
+
+    def _followup_log_promise(self, body, old_date, new_date, author=None):
+        """Log ``body`` with the promised date's change as a tracked value."""
+        self.ensure_one()
+        tracking = self.env["mail.tracking.value"]._create_tracking_values(
+            old_date,
+            new_date,
+            "followup_promise_date",
+            {"type": "date", "string": self._fields["followup_promise_date"].string},
+            self,
         )
-        responsible = self.env["followup.dispute"]._default_responsible(
-            self.commercial_partner_id, self
-        )
-        self.activity_schedule(
-            "receivables_followup.mail_activity_type_promise_check",
-            date_deadline=promise_date,
-            user_id=responsible.id,
-            summary=_("Check the payment promised for %(date)s", date=promise_date),
+        self._message_log(
+            body=body,
+            author_id=author.id if author else None,
+            tracking_value_ids=[fields.Command.create(tracking)],
         )

@@ -115,7 +115,25 @@ class FollowupDispute(models.Model):
     )
     currency_id = fields.Many2one(related="company_id.currency_id")
     amount_disputed = fields.Monetary(
-        compute="_compute_amount_disputed", store=True, currency_field="currency_id"
+        string="Disputed Amount (Company Currency)",
+        compute="_compute_amount_disputed",
+        store=True,
+        currency_field="currency_id",
+    )
+    dispute_currency_id = fields.Many2one(
+        "res.currency",
+        string="Invoice Currency",
+        compute="_compute_amount_disputed_currency",
+        store=True,
+        help="The currency of the disputed invoices (the company's when they are "
+        "in several).",
+    )
+    amount_disputed_currency = fields.Monetary(
+        string="Disputed Amount",
+        compute="_compute_amount_disputed_currency",
+        store=True,
+        currency_field="dispute_currency_id",
+        help="What the customer disputes, in the currency of its invoices.",
     )
     date_closed = fields.Date(readonly=True, copy=False)
 
@@ -123,6 +141,19 @@ class FollowupDispute(models.Model):
     def _compute_amount_disputed(self):
         for dispute in self:
             dispute.amount_disputed = sum(dispute.line_ids.mapped("amount_company"))
+
+    @api.depends("line_ids.amount", "line_ids.currency_id", "amount_disputed")
+    def _compute_amount_disputed_currency(self):
+        for dispute in self:
+            currencies = dispute.line_ids.currency_id
+            if len(currencies) == 1:
+                dispute.dispute_currency_id = currencies
+                dispute.amount_disputed_currency = sum(
+                    dispute.line_ids.mapped("amount")
+                )
+            else:
+                dispute.dispute_currency_id = dispute.company_id.currency_id
+                dispute.amount_disputed_currency = dispute.amount_disputed
 
     @api.depends("line_ids.move_id")
     def _compute_invoice_ids(self):

@@ -31,7 +31,9 @@ class FollowupHistoryLine(models.Model):
     )
     date_due = fields.Date(string="Due Date", readonly=True)
     currency_id = fields.Many2one("res.currency", required=True, readonly=True)
-    company_currency_id = fields.Many2one(related="company_id.currency_id")
+    company_currency_id = fields.Many2one(
+        related="company_id.currency_id", string="Company Currency"
+    )
     amount_residual = fields.Monetary(
         string="Open Amount",
         readonly=True,

@@ -5,6 +5,9 @@ from ..services.claims import totals_by_currency
 from ..services.formatting import ReminderFormatter
 from ..services.levels import days_overdue
 
+#: A4 less the letter paper format's 20 mm side margins
+LETTER_PRINTABLE_WIDTH_MM = 170
+
 
 class FollowupHistoryRender(models.AbstractModel):
     """What the reminder shows: the helpers its templates and letter call, and
@@ -86,8 +89,8 @@ class FollowupHistoryRender(models.AbstractModel):
         return self._followup_formatter().amount(amount, currency or self.currency_id)
 
     def _followup_totals(self):
-        """Per currency of the reminded invoices: what is open, the credits
-        deducted and what is claimed, formatted.
+        """Per currency of the reminded invoices, in the order of their codes:
+        what is open, the credits deducted and what is claimed, formatted.
 
         :returns: list of dicts with ``currency``, ``invoiced``, ``credited``,
             ``claimed`` (texts) and ``has_credit``
@@ -105,7 +108,9 @@ class FollowupHistoryRender(models.AbstractModel):
                 "claimed": formatter.amount(claimed, currency),
                 "has_credit": not currency.is_zero(credited),
             }
-            for currency, (invoiced, credited, claimed) in totals.items()
+            for currency, (invoiced, credited, claimed) in sorted(
+                totals.items(), key=lambda item: item[0].name
+            )
         ]
 
     def _followup_claim_text(self):
@@ -265,14 +270,23 @@ class FollowupHistoryRender(models.AbstractModel):
         return lines
 
     def _followup_letter_window(self):
-        """Where the address block goes, in mm from the top left of the letter's
-        printable area (the letter's paper format has 15 mm top and 20 mm left
-        margins): on the right for French and Swiss DL envelopes, on the left
-        for German DIN 5008 ones; the text starts below the window."""
+        """Where the address block goes on the letter's printable area (A4 with
+        20 mm side margins: 170 mm wide, from 15 mm below the top edge), as
+        percentages of that width: on the right for French and Swiss DL
+        envelopes (text from 105 mm across and 52 mm down the page), on the left
+        for German DIN 5008 ones (from 25 mm across and 62 mm down, below the
+        return-address zone). The letter's text starts at 100 mm down the page.
+        """
         self.ensure_one()
+
+        def percent(millimetres):
+            return round(millimetres / LETTER_PRINTABLE_WIDTH_MM * 100, 2)
+
         if self.company_id.followup_letter_window == "left":
-            return {"top": 35, "left": 5, "body_top": 80}
-        return {"top": 35, "left": 85, "body_top": 80}
+            left, top = 25 - 20, 62 - 15
+        else:
+            left, top = 105 - 20, 52 - 15
+        return {"left": percent(left), "top": percent(top), "body_top": percent(85)}
 
     def _followup_letter_address_missing(self):
         """Whether no postal address lets this action's letter be posted."""

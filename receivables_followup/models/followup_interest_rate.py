@@ -1,3 +1,5 @@
+from datetime import date
+
 from odoo import api, fields, models
 
 from ..services import legal
@@ -5,6 +7,7 @@ from ..services import legal
 
 class FollowupInterestRate(models.Model):
     _name = "followup.interest.rate"
+    _inherit = ["mail.thread", "mail.activity.mixin"]
     _description = "Late-Payment Interest Rate"
     _order = "date_from desc, id desc"
 
@@ -65,3 +68,49 @@ class FollowupInterestRate(models.Model):
             return shared
         first_own = min(row["date_from"] for row in own)
         return [row for row in shared if row["date_from"] < first_own] + own
+
+    # ------------------------------------------------------------------
+    # The rate of the current half-year
+    # ------------------------------------------------------------------
+    @api.model
+    def _cron_check_current_rate(self):
+        """Scheduled action: warn the follow-up managers, with an activity, when
+        the current half-year has no late-payment rate.
+
+        The law sets the rate on 1 January and 1 July from the ECB's rate of
+        that day; until a manager enters it, formal notices charge the last rate
+        known. Running twice changes nothing: a manager has one open activity per
+        missing half-year, and a crash loses at most that activity, created again
+        by the next run.
+        """
+        today = fields.Date.context_today(self)
+        period_start = date(today.year, 1 if today.month <= 6 else 7, 1)
+        if self.search_count([("date_from", "=", period_start)]):
+            return
+        latest = self.search([("company_id", "=", False)], limit=1) or self.search(
+            [], limit=1
+        )
+        if not latest:
+            return
+        summary = self.env._(
+            "Enter the late-payment rate of the half-year from %(date)s",
+            date=period_start.isoformat(),
+        )
+        managers = self.env.ref("receivables_followup.group_followup_manager").users
+        managers = managers.filtered(lambda user: user._is_internal() and user.active)
+        already = latest.activity_ids.filtered(
+            lambda activity: activity.summary == summary
+        ).user_id
+        for user in managers - already - self.env.ref("base.user_root"):
+            latest.activity_schedule(
+                "mail.mail_activity_data_todo",
+                date_deadline=today,
+                summary=summary,
+                note=self.env._(
+                    "No late-payment interest rate applies from %(date)s: formal "
+                    "notices charge the last known rate meanwhile. Enter the ECB "
+                    "main refinancing rate of that day (the margin is added).",
+                    date=period_start.isoformat(),
+                ),
+                user_id=user.id,
+            )

@@ -1,8 +1,32 @@
 from odoo import _, api, fields, models
 from odoo.exceptions import ValidationError
+from odoo.tools.translate import LazyTranslate
 
 from ..services import legal
 from ..services.levels import Level
+
+_lt = LazyTranslate(__name__)
+
+#: texts of the standard policy created for each company by code (not by a data
+#: file, whose terms Odoo would translate itself): the customer reads the level
+#: names in its reminders, so they are stored in every language the database
+#: speaks (see _translate_standard_names)
+STANDARD_POLICY = _lt("Standard follow-up")
+FRIENDLY_REMINDER = _lt("Friendly reminder")
+SECOND_REMINDER = _lt("Second reminder")
+FORMAL_NOTICE = _lt("Formal notice")
+HANDOFF_PROPOSAL = _lt("Agency hand-off proposal")
+CALL_SUMMARY = _lt("Call the customer about overdue invoices")
+HANDOFF_SUMMARY = _lt("Decide on handing the invoices to a collection agency")
+STANDARD_TERMS = (
+    STANDARD_POLICY,
+    FRIENDLY_REMINDER,
+    SECOND_REMINDER,
+    FORMAL_NOTICE,
+    HANDOFF_PROPOSAL,
+    CALL_SUMMARY,
+    HANDOFF_SUMMARY,
+)
 
 
 class FollowupPolicy(models.Model):
@@ -29,6 +53,13 @@ class FollowupPolicy(models.Model):
     )
     level_count = fields.Integer(compute="_compute_level_count")
     description = fields.Text(translate=True)
+    promise_max_days = fields.Integer(
+        string="Longest Promise to Pay (days)",
+        default=30,
+        help="A customer may promise to pay up to this many days ahead, from the "
+        "portal or through a follow-up user; a later date needs a follow-up "
+        "manager.",
+    )
     legal_amounts_scope = fields.Selection(
         [
             (legal.SCOPE_NONE, "Never"),
@@ -115,13 +146,13 @@ class FollowupPolicy(models.Model):
         for company in companies - have_one:
             vals_list.append(
                 {
-                    "name": _("Standard follow-up"),
+                    "name": str(STANDARD_POLICY),
                     "company_id": company.id,
                     "is_default": True,
                     "level_ids": [
                         fields.Command.create(
                             {
-                                "name": _("Friendly reminder"),
+                                "name": str(FRIENDLY_REMINDER),
                                 "delay": 7,
                                 "send_email": True,
                                 "mail_template_id": ref(
@@ -131,7 +162,7 @@ class FollowupPolicy(models.Model):
                         ),
                         fields.Command.create(
                             {
-                                "name": _("Second reminder"),
+                                "name": str(SECOND_REMINDER),
                                 "delay": 21,
                                 "send_email": True,
                                 "mail_template_id": ref(
@@ -139,15 +170,13 @@ class FollowupPolicy(models.Model):
                                 ).id,
                                 "create_activity": True,
                                 "activity_type_id": activity_call.id,
-                                "activity_summary": _(
-                                    "Call the customer about overdue invoices"
-                                ),
+                                "activity_summary": str(CALL_SUMMARY),
                                 "activity_deadline_days": 3,
                             }
                         ),
                         fields.Command.create(
                             {
-                                "name": _("Formal notice"),
+                                "name": str(FORMAL_NOTICE),
                                 "delay": 45,
                                 "send_email": True,
                                 "print_letter": True,
@@ -160,21 +189,48 @@ class FollowupPolicy(models.Model):
                         ),
                         fields.Command.create(
                             {
-                                "name": _("Agency hand-off proposal"),
+                                "name": str(HANDOFF_PROPOSAL),
                                 "delay": 75,
                                 "send_email": False,
                                 "manual_review": True,
                                 "propose_agency_handoff": True,
                                 "create_activity": True,
                                 "activity_type_id": activity_call.id,
-                                "activity_summary": _(
-                                    "Decide on handing the invoices to a "
-                                    "collection agency"
-                                ),
+                                "activity_summary": str(HANDOFF_SUMMARY),
                                 "activity_deadline_days": 5,
                             }
                         ),
                     ],
                 }
             )
-        return self.create(vals_list)
+        policies = self.create(vals_list)
+        policies._translate_standard_names(
+            [code for code, _name in self.env["res.lang"].get_installed()]
+        )
+        return policies
+
+    def _translate_standard_names(self, lang_codes):
+        """Store the standard policies' and levels' texts in ``lang_codes``,
+        where they are still the English ones (never over a user's wording).
+
+        Called when the standard policies are created and when a language's
+        translations are loaded, so that a French customer reads "Relance
+        amiable", not "Friendly reminder".
+        """
+        policies = self or self.search([])
+        records = [(policies, "name"), (policies.level_ids, "name")]
+        records.append((policies.level_ids, "activity_summary"))
+        by_source = {term._translate("en_US"): term for term in STANDARD_TERMS}
+        for recordset, field_name in records:
+            for record in recordset:
+                source = record.with_context(lang="en_US")[field_name]
+                term = by_source.get(source)
+                if not term:
+                    continue
+                for code in lang_codes:
+                    if code == "en_US":
+                        continue
+                    localized = record.with_context(lang=code)
+                    translated = term._translate(code)
+                    if localized[field_name] == source and translated != source:
+                        localized[field_name] = translated

@@ -16,6 +16,8 @@ _logger = logging.getLogger(__name__)
 DEFAULT_BATCH_SIZE = 500
 #: customers planned together; planning holds one slice of invoices in memory
 PLAN_PARTNER_SLICE = 1000
+#: bus notification of runs that changed (see static/src/js/followup_run_list.js)
+RUN_UPDATED = "receivables_followup/run_updated"
 
 
 class FollowupRun(models.Model):
@@ -452,4 +454,16 @@ class FollowupRun(models.Model):
                 [("company_id", "in", companies.ids), ("state", "!=", "done")]
             )
             finished.write({"state": "done", "finished_at": fields.Datetime.now()})
+            finished._notify_updated()
         return len(batch), remaining
+
+    def _notify_updated(self):
+        """Tell the follow-up users' open screens that these runs changed, so
+        that a runs list showing "Running" refreshes itself when they finish.
+        The message leaves with the transaction's commit, never before."""
+        if self:
+            self.env["bus.bus"]._sendone(
+                self.env.ref("receivables_followup.group_followup_user"),
+                RUN_UPDATED,
+                {"run_ids": self.ids},
+            )

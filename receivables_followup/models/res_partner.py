@@ -33,11 +33,18 @@ class ResPartner(models.Model):
         string="Total Due",
         compute="_compute_collection_amounts",
         currency_field="collection_currency_id",
+        help="In the customer's invoice currency when it is invoiced in one; in the "
+        "company's currency otherwise (see Due by Currency).",
     )
     collection_amount_overdue = fields.Monetary(
         string="Total Overdue",
         compute="_compute_collection_amounts",
         currency_field="collection_currency_id",
+    )
+    collection_due_by_currency = fields.Text(
+        string="Due by Currency",
+        compute="_compute_collection_amounts",
+        help="What the customer owes in each currency it is invoiced in.",
     )
     collection_overdue_by_level = fields.Text(
         string="Overdue by Level", compute="_compute_collection_amounts"
@@ -46,14 +53,11 @@ class ResPartner(models.Model):
         string="Next Follow-up", compute="_compute_collection_amounts"
     )
     collection_currency_id = fields.Many2one(
-        "res.currency", compute="_compute_collection_currency"
+        "res.currency", compute="_compute_collection_amounts"
     )
     collection_dispute_count = fields.Integer(
         string="Disputes", compute="_compute_collection_dispute_count"
     )
-
-    def _compute_collection_currency(self):
-        self.collection_currency_id = self.env.company.currency_id
 
     def _collection_open_invoice_domain(self):
         return [
@@ -65,28 +69,23 @@ class ResPartner(models.Model):
         ]
 
     def _compute_collection_amounts(self):
-        today = fields.Date.context_today(self)
+        """The customer's position in the current company, in the currency of its
+        invoices: a customer invoiced in euros reads euros, whatever currency the
+        company keeps its books in."""
+        company = self.env.company
+        today = company._followup_today()
         moves = self.env["account.move"]
         domain = self._collection_open_invoice_domain()
-        due = dict(
-            moves._read_group(
-                domain, ["commercial_partner_id"], ["amount_residual_signed:sum"]
-            )
+        groups = moves._read_group(
+            domain,
+            ["commercial_partner_id", "currency_id"],
+            ["amount_residual:sum", "amount_residual_signed:sum"],
         )
-        overdue = dict(
-            moves._read_group(
-                domain + [("invoice_date_due", "<", today)],
-                ["commercial_partner_id"],
-                ["amount_residual_signed:sum"],
-            )
-        )
-        by_level = {}
-        for partner, level, amount in moves._read_group(
+        overdue_groups = moves._read_group(
             domain + [("invoice_date_due", "<", today)],
-            ["commercial_partner_id", "followup_level_id"],
-            ["amount_residual_signed:sum"],
-        ):
-            by_level.setdefault(partner, []).append((level, amount))
+            ["commercial_partner_id", "currency_id", "followup_level_id"],
+            ["amount_residual:sum", "amount_residual_signed:sum"],
+        )
         next_dates = dict(
             moves._read_group(
                 domain + [("followup_status", "in", ESCALATING + (MANUAL,))],
@@ -94,17 +93,49 @@ class ResPartner(models.Model):
                 ["followup_next_date:min"],
             )
         )
-        currency = self.env.company.currency_id
+        due, overdue, by_level = {}, {}, {}
+        for partner, currency, amount, amount_company in groups:
+            due.setdefault(partner, {})[currency] = (amount, amount_company)
+        for partner, currency, level, amount, amount_company in overdue_groups:
+            totals = overdue.setdefault(partner, {})
+            previous = totals.get(currency, (0.0, 0.0))
+            totals[currency] = (previous[0] + amount, previous[1] + amount_company)
+            by_level.setdefault(partner, {}).setdefault(level, []).append(
+                (currency, amount)
+            )
         no_level = self.env._("No level yet")
         for partner in self:
             commercial = partner.commercial_partner_id
-            partner.collection_amount_due = due.get(commercial, 0.0)
-            partner.collection_amount_overdue = overdue.get(commercial, 0.0)
+            partner_due = due.get(commercial, {})
+            single = len(partner_due) == 1
+            currency = next(iter(partner_due)) if single else company.currency_id
+            index = 0 if single else 1
+            partner.collection_currency_id = currency
+            partner.collection_amount_due = sum(
+                values[index] for values in partner_due.values()
+            )
+            partner.collection_amount_overdue = sum(
+                values[index] for values in overdue.get(commercial, {}).values()
+            )
             partner.collection_next_date = next_dates.get(commercial, False)
+            partner.collection_due_by_currency = (
+                False
+                if len(partner_due) < 2
+                else "\n".join(
+                    f"{cur.name}: {cur.format(values[0])}"
+                    for cur, values in sorted(
+                        partner_due.items(), key=lambda item: item[0].name
+                    )
+                )
+            )
             partner.collection_overdue_by_level = "\n".join(
-                f"{level.name or no_level}: {currency.format(amount)}"
-                for level, amount in sorted(
-                    by_level.get(commercial, []), key=lambda item: item[0].delay
+                "{}: {}".format(
+                    level.name or no_level,
+                    ", ".join(cur.format(amount) for cur, amount in amounts),
+                )
+                for level, amounts in sorted(
+                    by_level.get(commercial, {}).items(),
+                    key=lambda item: item[0].delay,
                 )
             )
 
@@ -179,7 +210,7 @@ class ResPartner(models.Model):
     def _collection_report_values(self):
         """Overdue invoices of this customer in the current company, for display."""
         self.ensure_one()
-        today = fields.Date.context_today(self)
+        today = self.env.company._followup_today()
         env = self.with_context(lang=self.lang).env
         moves = self.env["account.move"].search(
             self._collection_open_invoice_domain() + [("invoice_date_due", "<", today)]

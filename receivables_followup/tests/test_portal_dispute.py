@@ -1,7 +1,6 @@
 import re
 from datetime import timedelta
 
-from odoo import fields
 from odoo.tests import HttpCase, tagged
 
 from .common_dispute import DisputeCommon
@@ -46,6 +45,8 @@ class TestPortalDispute(DisputeCommon, HttpCase):
             "csrf_token": self._csrf(),
             "reason_id": self.reason_pricing.id,
             "message": "Unit price should be 900.",
+            # what the form pre-fills: the whole amount left to pay
+            "amount": "1150.00",
             **values,
         }
         return self.url_open(
@@ -238,7 +239,7 @@ class TestPortalDispute(DisputeCommon, HttpCase):
     # Promise to pay
     # ------------------------------------------------------------------
     def test_customer_promises_to_pay(self):
-        promised = fields.Date.today() + timedelta(days=10)
+        promised = self.company._followup_today() + timedelta(days=10)
         response = self.url_open(
             f"/my/invoices/{self.invoice.id}/promise",
             data={"csrf_token": self._csrf(), "promise_date": str(promised)},
@@ -260,7 +261,7 @@ class TestPortalDispute(DisputeCommon, HttpCase):
             f"/my/invoices/{self.invoice.id}/promise",
             data={
                 "csrf_token": self._csrf(),
-                "promise_date": str(fields.Date.today() - timedelta(days=1)),
+                "promise_date": str(self.company._followup_today() - timedelta(days=1)),
             },
         )
         self.assertEqual(response.status_code, 400)
@@ -272,8 +273,77 @@ class TestPortalDispute(DisputeCommon, HttpCase):
             f"/my/invoices/{self.other_invoice.id}/promise",
             data={
                 "csrf_token": self._csrf(),
-                "promise_date": str(fields.Date.today() + timedelta(days=3)),
+                "promise_date": str(self.company._followup_today() + timedelta(days=3)),
             },
         )
         self.assertEqual(response.status_code, 404)
         self.assertFalse(self.other_invoice.followup_promise_date)
+
+    def test_promise_beyond_the_policy_horizon_is_refused(self):
+        policy = self.env["followup.policy"]._default_for_company(self.company)
+        self.assertEqual(policy.promise_max_days, 30)
+        response = self.url_open(
+            f"/my/invoices/{self.invoice.id}/promise",
+            data={
+                "csrf_token": self._csrf(),
+                "promise_date": "9999-12-31",
+            },
+        )
+        self.assertEqual(response.status_code, 400)
+        self.assertIn("needs the approval of a follow-up manager", response.text)
+        self.assertFalse(self.invoice.followup_promise_date)
+
+    def test_renewed_promises_leave_one_check_activity(self):
+        today = self.company._followup_today()
+        for days in (5, 10, 15):
+            self.url_open(
+                f"/my/invoices/{self.invoice.id}/promise",
+                data={
+                    "csrf_token": self._csrf(),
+                    "promise_date": str(today + timedelta(days=days)),
+                },
+            )
+        check = self.env.ref("receivables_followup.mail_activity_type_promise_check")
+        activities = self.invoice.activity_ids.filtered(
+            lambda activity: activity.activity_type_id == check
+        )
+        self.assertEqual(len(activities), 1)
+        self.assertEqual(activities.date_deadline, today + timedelta(days=15))
+
+    # ------------------------------------------------------------------
+    # Amounts and messages as customers type them, and as attackers do
+    # ------------------------------------------------------------------
+    def test_amount_with_a_decimal_comma_is_understood(self):
+        for typed in ("1 150,00", "1.150,00", "1\u202f150,00"):
+            with self.subTest(typed=typed):
+                self._post_dispute(self.invoice, amount=typed)
+                dispute = self._disputes_of(self.invoice).filtered(
+                    lambda dispute: dispute.state == "open"
+                )
+                self.assertEqual(dispute.line_ids.amount, 1150.0)
+                dispute.action_cancel()
+
+    def test_empty_amount_is_refused(self):
+        count = self._dispute_count()
+        response = self._post_dispute(self.invoice, amount="")
+        self.assertEqual(response.status_code, 400)
+        self.assertIn("Enter the amount you dispute", response.text)
+        self.assertEqual(self._dispute_count(), count)
+
+    def test_unreadable_amounts_are_refused_without_a_server_error(self):
+        count = self._dispute_count()
+        for typed in ("1e308", "inf", "NaN", "-inf", "12,3,4", "abc", "1" * 400):
+            with self.subTest(typed=typed):
+                response = self._post_dispute(self.invoice, amount=typed)
+                self.assertEqual(response.status_code, 400)
+        self.assertEqual(self._dispute_count(), count)
+        self.assertEqual(self.invoice.followup_status, "in_followup")
+
+    def test_huge_message_is_refused_before_anything_is_stored(self):
+        count = self._dispute_count()
+        messages = self.env["mail.message"].search_count([])
+        response = self._post_dispute(self.invoice, message="x" * 1_000_000)
+        self.assertEqual(response.status_code, 400)
+        self.assertIn("too long", response.text)
+        self.assertEqual(self._dispute_count(), count)
+        self.assertEqual(self.env["mail.message"].search_count([]), messages)

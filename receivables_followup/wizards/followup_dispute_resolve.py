@@ -12,8 +12,8 @@ class FollowupDisputeResolve(models.TransientModel):
     dispute_id = fields.Many2one("followup.dispute", required=True, ondelete="cascade")
     partner_id = fields.Many2one(related="dispute_id.partner_id")
     company_id = fields.Many2one(related="dispute_id.company_id")
-    currency_id = fields.Many2one(related="dispute_id.currency_id")
-    amount_disputed = fields.Monetary(related="dispute_id.amount_disputed")
+    currency_id = fields.Many2one(related="dispute_id.dispute_currency_id")
+    amount_disputed = fields.Monetary(related="dispute_id.amount_disputed_currency")
     resolution = fields.Selection(
         [
             (rules.CREDIT_NOTE, "Credit note for the disputed amount"),

@@ -44,25 +44,28 @@ class FollowupExcludeWizard(models.TransientModel):
         )
         if not moves:
             raise UserError(_("Select customer invoices."))
-        today = fields.Date.context_today(self)
-        if self.mode == "exclude":
-            if not self.reason:
-                raise UserError(_("Give the reason of the exclusion."))
-            moves.write(
-                {"followup_excluded": True, "followup_exclusion_reason": self.reason}
-            )
-        elif self.mode == "include":
-            # Resuming from today: the next level waits its gap instead of firing
-            # the levels missed while the invoice was excluded.
-            moves.write(
-                {
+        if self.mode == "promise":
+            if not self.promise_date:
+                raise UserError(_("Enter the promised payment date."))
+            moves._followup_register_promise(self.promise_date)
+            return {"type": "ir.actions.act_window_close"}
+        if self.mode == "exclude" and not (self.reason or "").strip():
+            raise UserError(_("Give the reason of the exclusion."))
+        # sudo: the exclusion fields change through this wizard only (follow-up
+        # users, by its access rights); their tracking logs who and why.
+        for company, company_moves in moves.grouped("company_id").items():
+            if self.mode == "exclude":
+                values = {
+                    "followup_excluded": True,
+                    "followup_exclusion_reason": self.reason.strip(),
+                }
+            else:
+                # Resuming from today: the next level waits its gap instead of
+                # firing the levels missed while the invoice was excluded.
+                values = {
                     "followup_excluded": False,
                     "followup_exclusion_reason": False,
-                    "followup_resume_date": today,
+                    "followup_resume_date": company._followup_today(),
                 }
-            )
-        else:
-            if not self.promise_date or self.promise_date < today:
-                raise UserError(_("The promised payment date must be today or later."))
-            moves.write({"followup_promise_date": self.promise_date})
+            company_moves.sudo().write(values)
         return {"type": "ir.actions.act_window_close"}
