@@ -1,3 +1,4 @@
+from . import followup_shared_config
 from . import res_company
 from . import followup_policy
 from . import followup_level

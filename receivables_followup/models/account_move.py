@@ -3,10 +3,11 @@ from datetime import timedelta
 from markupsafe import Markup
 
 from odoo import SUPERUSER_ID, _, api, fields, models
-from odoo.exceptions import UserError
+from odoo.exceptions import AccessError, UserError
 from odoo.tools import SQL
 from odoo.tools.misc import format_date, formatLang
 
+from ..services import dispute as dispute_rules
 from ..services import status as followup_status
 from ..services.formatting import ReminderFormatter
 from ..services.levels import days_overdue
@@ -37,6 +38,25 @@ FOLLOWUP_STATUSES = [
     (followup_status.AT_AGENCY, "At Agency"),
     (followup_status.PAID, "Paid"),
 ]
+
+
+#: follow-up fields that only the engine and the follow-up's own wizards change:
+#: writable directly, a billing user could stop an invoice's follow-up or jump
+#: its levels without a trace
+ENGINE_FIELDS = frozenset(
+    {
+        "followup_level_id",
+        "followup_last_date",
+        "followup_next_date",
+        "followup_resume_date",
+        "followup_postponed_to",
+        "followup_excluded",
+        "followup_exclusion_reason",
+        "followup_promise_date",
+        "followup_manual_pending",
+        "followup_at_agency",
+    }
+)
 
 
 def _date_texts(days):
@@ -125,6 +145,40 @@ class AccountMove(models.Model):
         aggregator=None,
     )
 
+    @api.model_create_multi
+    def create(self, vals_list):
+        if not self.env.su:
+            for vals in vals_list:
+                self._followup_check_engine_fields(
+                    {key: value for key, value in vals.items() if value}
+                )
+        return super().create(vals_list)
+
+    def write(self, vals):
+        if not self.env.su:
+            self._followup_check_engine_fields(vals)
+        return super().write(vals)
+
+    def _followup_check_engine_fields(self, vals):
+        """Refuse a direct change of the follow-up's own fields: they change
+        through the follow-up wizards (exclusion, promise to pay), the review
+        buttons, the disputes and the run, which check who asks and log why."""
+        touched = ENGINE_FIELDS.intersection(vals)
+        if touched:
+            labels = ", ".join(
+                sorted(
+                    self._fields[name].get_description(self.env)["string"]
+                    for name in touched
+                )
+            )
+            raise AccessError(
+                _(
+                    "%(fields)s change through the follow-up's own actions (exclude, "
+                    "promise to pay, review, dispute), not directly.",
+                    fields=labels,
+                )
+            )
+
     @api.depends(
         "move_type",
         "state",
@@ -162,17 +216,26 @@ class AccountMove(models.Model):
         "company_id.followup_partial_dispute_escalates",
     )
     def _compute_followup_dispute(self):
+        min_shares = {}
         for move in self:
             active_lines = move.followup_dispute_line_ids.filtered(
                 lambda line: line.dispute_id.state in ("open", "under_review")
             )
             disputed = sum(active_lines.mapped("amount"))
             move.followup_disputed_amount = disputed
-            partial = (
-                move.currency_id.compare_amounts(disputed, move.amount_residual) < 0
-            )
-            move.followup_dispute_paused = bool(active_lines) and not (
-                partial and move.company_id.followup_partial_dispute_escalates
+            if not active_lines:
+                move.followup_dispute_paused = False
+                continue
+            key = (move.commercial_partner_id, move.company_id)
+            if key not in min_shares:
+                policy = move.commercial_partner_id._collection_policy(move.company_id)
+                min_shares[key] = policy.dispute_min_share
+            move.followup_dispute_paused = dispute_rules.pauses_invoice(
+                disputed,
+                move.amount_residual,
+                move.company_id.followup_partial_dispute_escalates,
+                min_shares[key],
+                move.currency_id.rounding,
             )
 
     @api.depends("followup_history_line_ids.history_id")

@@ -7,6 +7,33 @@ from ..services import dispute as rules
 
 DEFAULT_DEADLINE_DAYS = 14
 
+#: what only the workflow methods write, whatever the context: a dispute's state
+#: and outcome decide whether its invoices escalate and what the customer is told
+WORKFLOW_FIELDS = frozenset(
+    {
+        "state",
+        "resolution",
+        "rejection_reason",
+        "credit_note_ids",
+        "date_opened",
+        "date_closed",
+        "origin",
+    }
+)
+
+
+def _sets_workflow(vals):
+    """Whether creation values go beyond a newly opened internal dispute."""
+    return (
+        vals.get("state", rules.OPEN) != rules.OPEN
+        or vals.get("origin", "internal") != "internal"
+        or any(
+            vals.get(name)
+            for name in ("resolution", "rejection_reason", "credit_note_ids")
+        )
+        or vals.get("date_closed")
+    )
+
 
 class FollowupDispute(models.Model):
     """A customer's dispute of one or more invoices.
@@ -58,7 +85,7 @@ class FollowupDispute(models.Model):
         string="Deadline",
         tracking=True,
         default=lambda self: (
-            fields.Date.context_today(self) + timedelta(days=DEFAULT_DEADLINE_DAYS)
+            self.env.company._followup_today() + timedelta(days=DEFAULT_DEADLINE_DAYS)
         ),
     )
     date_opened = fields.Date(
@@ -66,7 +93,7 @@ class FollowupDispute(models.Model):
         required=True,
         readonly=True,
         copy=False,
-        default=fields.Date.context_today,
+        default=lambda self: self.env.company._followup_today(),
     )
     age_days = fields.Integer(
         string="Age (Days)",
@@ -201,6 +228,10 @@ class FollowupDispute(models.Model):
     @api.model_create_multi
     def create(self, vals_list):
         for vals in vals_list:
+            if not self.env.su and _sets_workflow(vals):
+                raise UserError(
+                    self.env._("A dispute opens as open; its buttons move it on.")
+                )
             if vals.get("name", "/") == "/":
                 vals["name"] = self.env["ir.sequence"].next_by_code("followup.dispute")
         disputes = super().create(vals_list)
@@ -214,9 +245,7 @@ class FollowupDispute(models.Model):
         return disputes
 
     def write(self, vals):
-        if "state" in vals and not self.env.context.get(
-            "followup_dispute_state_change"
-        ):
+        if not self.env.su and WORKFLOW_FIELDS.intersection(vals):
             raise UserError(
                 self.env._("Use the dispute's buttons to change its state.")
             )
@@ -244,14 +273,29 @@ class FollowupDispute(models.Model):
             )
 
     def _post_opening_note(self):
+        """Say in the dispute which invoices it pauses, and which keep escalating
+        on their undisputed part (a small or partial dispute)."""
+        self.line_ids.move_id.flush_recordset(["followup_dispute_paused"])
         for dispute in self:
-            dispute.message_post(
-                body=self.env._(
-                    "Dispute opened: follow-up paused for %(invoices)s.",
-                    invoices=", ".join(dispute.line_ids.move_id.mapped("name")),
-                ),
-                subtype_xmlid="mail.mt_note",
-            )
+            moves = dispute.line_ids.move_id
+            paused = moves.filtered("followup_dispute_paused")
+            if paused:
+                dispute.message_post(
+                    body=self.env._(
+                        "Dispute opened: follow-up paused for %(invoices)s.",
+                        invoices=", ".join(paused.mapped("name")),
+                    ),
+                    subtype_xmlid="mail.mt_note",
+                )
+            if moves - paused:
+                dispute.message_post(
+                    body=self.env._(
+                        "The undisputed part of %(invoices)s keeps escalating: the "
+                        "dispute covers only part of what is left to pay.",
+                        invoices=", ".join((moves - paused).mapped("name")),
+                    ),
+                    subtype_xmlid="mail.mt_note",
+                )
 
     # ------------------------------------------------------------------
     # Service for the rest of the addon
@@ -311,7 +355,6 @@ class FollowupDispute(models.Model):
                 "company_id": moves.company_id.id,
                 "reason_id": reason.id,
                 "description": description,
-                "origin": origin,
                 "user_id": responsible.id,
                 "line_ids": [
                     fields.Command.create({"move_id": move.id, "amount": amount})
@@ -319,6 +362,9 @@ class FollowupDispute(models.Model):
                 ],
             }
         )
+        if origin != "internal":
+            # sudo: where a dispute came from is the workflow's to record
+            dispute.sudo().write({"origin": origin})
         if attachments:
             attachments.write({"res_model": self._name, "res_id": dispute.id})
         return dispute
@@ -327,7 +373,9 @@ class FollowupDispute(models.Model):
     def _default_responsible(self, commercial, moves):
         company = moves.company_id[:1]
         return (
-            commercial.with_company(company).collection_user_id
+            # sudo: who follows the customer up is read for everyone who opens
+            # a dispute, not only for credit controllers
+            commercial.sudo().with_company(company).collection_user_id
             or moves.invoice_user_id[:1]
             or self.env.ref("base.user_admin", raise_if_not_found=False)
             or self.env.user
@@ -442,6 +490,8 @@ class FollowupDispute(models.Model):
 
         :return: the disputes that changed
         """
+        # Transitions are writes: whoever may only read a dispute cannot move it.
+        self.check_access("write")
         todo = self.filtered(lambda dispute: dispute.state != target)
         todo._check_transition(target)
         if not todo:
@@ -449,8 +499,9 @@ class FollowupDispute(models.Model):
         paused_before = todo.line_ids.move_id.filtered("followup_dispute_paused")
         vals = dict(values or {}, state=target)
         if target in (rules.RESOLVED, rules.CANCELLED):
-            vals["date_closed"] = fields.Date.context_today(self)
-        todo.with_context(followup_dispute_state_change=True).write(vals)
+            vals["date_closed"] = todo.company_id[:1]._followup_today()
+        # sudo: the workflow fields are written here only, after the checks above
+        todo.sudo().write(vals)
         if not rules.is_active(target):
             todo._resume_invoices(paused_before)
         return todo
@@ -463,9 +514,8 @@ class FollowupDispute(models.Model):
         if resumed:
             # The controller closing a dispute may not edit invoices; the resume
             # date is the engine's bookkeeping, not an accounting change.
-            resumed.sudo().write(
-                {"followup_resume_date": fields.Date.context_today(self)}
-            )
+            for company, moves in resumed.grouped("company_id").items():
+                moves.sudo().write({"followup_resume_date": company._followup_today()})
 
     def _send_customer_email(self, template_xmlid):
         """Post the template in the chatter and queue it to the customer."""
@@ -496,19 +546,22 @@ class FollowupDispute(models.Model):
         resume their follow-up."""
         return self._resolve(rules.REJECTED, rejection_reason=reason)
 
-    def action_resolve_credit_note(self, credit_notes=None):
+    def action_resolve_credit_note(self, credit_notes=None, allow_difference=False):
         """Resolve by credit note.
 
         :param credit_notes: posted customer credit notes to use; by default one is
             created per disputed invoice for its disputed amount, through Odoo's
             reversal flow. Each is reconciled with the dispute's invoices.
+        :param allow_difference: the user confirmed that the credit notes may
+            exceed the disputed amount (the excess stays the customer's credit)
         """
         self.ensure_one()
+        self.check_access("write")
         self._check_transition(rules.RESOLVED)
         if credit_notes is None:
             credit_notes = self.line_ids._create_credit_notes()
         else:
-            self._check_credit_notes(credit_notes)
+            self._check_credit_notes(credit_notes, allow_difference)
         return self._resolve(rules.CREDIT_NOTE, credit_notes=credit_notes)
 
     def action_cancel(self):
@@ -528,7 +581,8 @@ class FollowupDispute(models.Model):
             values["rejection_reason"] = rejection_reason.strip()
         changed = self._change_state(rules.RESOLVED, values)
         if credit_notes:
-            changed.write(
+            # sudo: a workflow field, written after the checks of the resolution
+            changed.sudo().write(
                 {"credit_note_ids": [fields.Command.link(m.id) for m in credit_notes]}
             )
             changed._reconcile_credit_notes(credit_notes)
@@ -556,7 +610,11 @@ class FollowupDispute(models.Model):
                     lambda aml, acc=account: aml.account_id == acc
                 ).reconcile()
 
-    def _check_credit_notes(self, credit_notes):
+    def _check_credit_notes(self, credit_notes, allow_difference=False):
+        """Refuse credit notes that cannot settle this dispute: not a posted credit
+        note of its customer and company, already used up or by another dispute,
+        or larger than the disputed amount unless the user confirmed it."""
+        self.ensure_one()
         for note in credit_notes:
             if (
                 note.move_type != "out_refund"
@@ -571,6 +629,44 @@ class FollowupDispute(models.Model):
                         customer=self.partner_id.display_name,
                     )
                 )
+            used_on = note._get_reconciled_invoices() - self.line_ids.move_id
+            if note.currency_id.is_zero(note.amount_residual) and used_on:
+                raise UserError(
+                    self.env._(
+                        "%(note)s is already fully used: it settles nothing more.",
+                        note=note.display_name,
+                    )
+                )
+        # sudo: another dispute using the note may be one the user cannot read
+        used = (
+            self.sudo()
+            .search(
+                [("credit_note_ids", "in", credit_notes.ids), ("id", "!=", self.id)]
+            )
+            .credit_note_ids
+            & credit_notes
+        )
+        if used:
+            raise UserError(
+                self.env._(
+                    "%(notes)s already settled another dispute.",
+                    notes=", ".join(used.mapped("display_name")),
+                )
+            )
+        total = sum(abs(note.amount_total_signed) for note in credit_notes)
+        currency = self.company_id.currency_id
+        if currency.compare_amounts(total, self.amount_disputed) > 0 and not (
+            allow_difference
+        ):
+            raise UserError(
+                self.env._(
+                    "The credit notes (%(total)s) exceed the disputed amount "
+                    "(%(disputed)s): confirm the difference to leave the excess "
+                    "as the customer's credit.",
+                    total=currency.format(total),
+                    disputed=currency.format(self.amount_disputed),
+                )
+            )
 
     def action_open_resolve_wizard(self):
         self.ensure_one()

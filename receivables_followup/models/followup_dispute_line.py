@@ -121,8 +121,8 @@ class FollowupDisputeLine(models.Model):
                             dispute=line.dispute_id.name,
                             invoice=invoice.name,
                         ),
-                        "invoice_date": fields.Date.context_today(self),
-                        "date": fields.Date.context_today(self),
+                        "invoice_date": invoice.company_id._followup_today(),
+                        "date": invoice.company_id._followup_today(),
                     }
                 ]
             )

@@ -3,6 +3,7 @@ from odoo import fields, models
 
 class FollowupDisputeReason(models.Model):
     _name = "followup.dispute.reason"
+    _inherit = ["followup.shared.config"]
     _description = "Dispute Reason"
     _order = "sequence, id"
 
@@ -10,6 +11,11 @@ class FollowupDisputeReason(models.Model):
     code = fields.Char(help="Stable code other systems (e.g. an agency) refer to.")
     sequence = fields.Integer(default=10)
     active = fields.Boolean(default=True)
+    company_id = fields.Many2one(
+        "res.company",
+        index=True,
+        help="Leave empty for a reason every company offers.",
+    )
     portal_visible = fields.Boolean(
         string="Offered on the Portal",
         default=True,

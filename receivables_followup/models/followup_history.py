@@ -412,7 +412,9 @@ class FollowupHistory(models.Model):
         # The responsible is company dependent: read in one environment per
         # company for the whole batch, not one environment per reminder.
         for company, actions in self.grouped("company_id").items():
-            company_env = actions.partner_id.with_company(company).env
+            # sudo: the responsible signs the reminder whoever reads it (billing
+            # users may read actions, not the customer's follow-up settings)
+            company_env = actions.partner_id.sudo().with_company(company).env
             for action in actions:
                 action.responsible_user_id = action.partner_id.with_env(
                     company_env

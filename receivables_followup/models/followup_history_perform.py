@@ -38,12 +38,16 @@ class FollowupHistoryPerform(models.AbstractModel):
         if not actions:
             return actions
         actions._compute_legal_amounts()
+        by_template = defaultdict(records.browse)
+        for action in actions:
+            by_template[action._followup_email_template()] |= action
+        for template, template_actions in by_template.items():
+            if template:
+                template_actions._send_emails(template, messages)
         by_level = defaultdict(records.browse)
         for action in actions:
             by_level[action.level_id] |= action
         for level, level_actions in by_level.items():
-            if level.send_email and level.mail_template_id:
-                level_actions._send_emails(level.mail_template_id, messages)
             if level.print_letter:
                 level_actions._produce_letters()
             if level.create_activity:
@@ -59,6 +63,19 @@ class FollowupHistoryPerform(models.AbstractModel):
         user = self.env.user if origin == "manual" else self.env["res.users"]
         actions.write({"state": "done", "user_id": user.id, "origin": origin})
         return actions
+
+    def _followup_email_template(self):
+        """The template of the customer's email: the action's level's; when that
+        level writes to nobody (an agency hand-off proposal is an internal
+        decision), the highest of its invoices' levels that does, so that the
+        invoices stamped with a reminder level did get their reminder."""
+        self.ensure_one()
+        emailing = (self.level_id | self.line_ids.level_id).filtered(
+            lambda level: level.send_email and level.mail_template_id
+        )
+        return emailing.sorted(lambda level: (level.delay, level.id))[
+            -1:
+        ].mail_template_id
 
     def _perform_isolated(self, origin="cron"):
         """Perform this action alone in a savepoint; mark it failed if it raises.
@@ -457,20 +474,21 @@ class FollowupHistoryPerform(models.AbstractModel):
         )
         for action in self:
             level = action.level_id
-            if level not in channels_by_level:
-                channels_by_level[level] = action._channels_label()
+            key = (level, action._followup_email_template())
+            if key not in channels_by_level:
+                channels_by_level[key] = action._channels_label()
             for line in action.line_ids:
                 text_by_move[line.move_id.id] = note % {
                     "level": (line.level_id or level).name,
                     "partner": action.partner_id.name,
-                    "channels": channels_by_level[level],
+                    "channels": channels_by_level[key],
                 }
         self.env["account.move"]._followup_post_notes(text_by_move)
 
     def _channels_label(self):
         level = self.level_id
         labels = []
-        if level.send_email and level.mail_template_id:
+        if self._followup_email_template():
             labels.append(_("email"))
         if level.print_letter:
             labels.append(_("letter"))

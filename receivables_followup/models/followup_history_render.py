@@ -68,8 +68,8 @@ class FollowupHistoryRender(models.AbstractModel):
     @api.depends("state", "level_id")
     def _compute_preview(self):
         for action in self:
-            template = action.level_id.mail_template_id
-            if not (action.id and template and action.level_id.send_email):
+            template = action.id and action._followup_email_template()
+            if not template:
                 action.preview_subject = False
                 action.preview_body = False
                 continue

@@ -146,7 +146,7 @@ class FollowupHistoryReview(models.AbstractModel):
         """Open the reminder's message, as it would go out, for editing."""
         self.ensure_one()
         self._check_reviewable()
-        if not (self.level_id.send_email and self.level_id.mail_template_id):
+        if not self._followup_email_template():
             raise UserError(_("This level sends no email: there is no text to edit."))
         changes = self._review_changes()
         if changes:

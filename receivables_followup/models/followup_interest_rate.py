@@ -7,7 +7,7 @@ from ..services import legal
 
 class FollowupInterestRate(models.Model):
     _name = "followup.interest.rate"
-    _inherit = ["mail.thread", "mail.activity.mixin"]
+    _inherit = ["mail.thread", "mail.activity.mixin", "followup.shared.config"]
     _description = "Late-Payment Interest Rate"
     _order = "date_from desc, id desc"
 

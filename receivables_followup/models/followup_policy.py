@@ -60,6 +60,12 @@ class FollowupPolicy(models.Model):
         "portal or through a follow-up user; a later date needs a follow-up "
         "manager.",
     )
+    dispute_min_share = fields.Float(
+        string="Smallest Dispute Pausing an Invoice (%)",
+        default=10.0,
+        help="A dispute of less than this share of what is left to pay on an "
+        "invoice does not pause it: the undisputed rest keeps escalating.",
+    )
     legal_amounts_scope = fields.Selection(
         [
             (legal.SCOPE_NONE, "Never"),

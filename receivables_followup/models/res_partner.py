@@ -1,7 +1,10 @@
 from odoo import _, api, fields, models
+from odoo.exceptions import ValidationError
 from odoo.tools.misc import format_date, formatLang
 
 from ..services.status import ESCALATING, MANUAL
+
+FOLLOWUP_USER = "receivables_followup.group_followup_user"
 
 #: the address fields a letter needs to reach its recipient by post
 POSTAL_FIELDS = ("street", "city", "country_id")
@@ -10,10 +13,16 @@ POSTAL_FIELDS = ("street", "city", "country_id")
 class ResPartner(models.Model):
     _inherit = "res.partner"
 
+    # Who follows the customer up and how: set by credit controllers only (a
+    # contact creator could otherwise switch the follow-up off, or send the
+    # reminders from their own address), and tracked in the customer's chatter.
     collection_user_id = fields.Many2one(
         "res.users",
         string="Follow-up Responsible",
         company_dependent=True,
+        groups=FOLLOWUP_USER,
+        tracking=True,
+        domain="[('share', '=', False), ('company_ids', 'in', current_company_id)]",
         help="The credit controller in charge of this customer; follow-up activities "
         "are assigned to this person.",
     )
@@ -21,11 +30,16 @@ class ResPartner(models.Model):
         "followup.policy",
         string="Follow-up Policy",
         company_dependent=True,
+        groups=FOLLOWUP_USER,
+        tracking=True,
+        domain="[('company_id', '=', current_company_id)]",
         help="Leave empty to use the company's default policy.",
     )
     collection_no_auto = fields.Boolean(
         string="No Automatic Follow-up",
         company_dependent=True,
+        groups=FOLLOWUP_USER,
+        tracking=True,
         help="Reminders for this customer are prepared for review and never sent "
         "automatically.",
     )
@@ -166,6 +180,34 @@ class ResPartner(models.Model):
         )
         return {row["parent_id"][0]: row["id"] for row in contacts}
 
+    @api.constrains("collection_policy_id", "collection_user_id")
+    def _check_collection_company(self):
+        """A customer's policy and responsible in a company are that company's:
+        another company's policy would never run, and would hide the customer
+        from this company's follow-up."""
+        company = self.env.company
+        for partner in self.sudo().with_company(company):
+            policy = partner.collection_policy_id
+            if policy and policy.company_id != company:
+                raise ValidationError(
+                    _(
+                        "The follow-up policy of %(customer)s in %(company)s must "
+                        "be one of %(company)s's policies.",
+                        customer=partner.display_name,
+                        company=company.display_name,
+                    )
+                )
+            user = partner.collection_user_id
+            if user and (user.share or company not in user.company_ids):
+                raise ValidationError(
+                    _(
+                        "The follow-up responsible of %(customer)s must be an "
+                        "internal user of %(company)s.",
+                        customer=partner.display_name,
+                        company=company.display_name,
+                    )
+                )
+
     def _followup_has_postal_address(self):
         """Whether a letter to this contact can be posted."""
         self.ensure_one()
@@ -176,8 +218,14 @@ class ResPartner(models.Model):
     def _collection_policy(self, company):
         """The policy that applies to this customer in ``company``."""
         self.ensure_one()
-        policy = self.with_company(company).commercial_partner_id.collection_policy_id
-        return policy or self.env["followup.policy"]._default_for_company(company)
+        # sudo: the policy decides for everyone acting on the customer's
+        # invoices (the portal, a billing user), not only for credit controllers
+        policy = (
+            self.sudo().with_company(company).commercial_partner_id.collection_policy_id
+        )
+        return policy or self.env["followup.policy"].sudo()._default_for_company(
+            company
+        )
 
     def action_open_followup_report(self):
         self.ensure_one()

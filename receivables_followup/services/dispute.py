@@ -100,3 +100,20 @@ def resolution_error(resolution, rejection_reason=None, credit_note_count=0):
 def is_partial(amount, residual, rounding=0.01):
     """Whether ``amount`` is less than the whole ``residual``."""
     return residual - amount > rounding / 2
+
+
+def pauses_invoice(disputed, residual, partial_escalates, min_share, rounding=0.01):
+    """Whether active disputes of ``disputed`` pause an invoice of ``residual``.
+
+    A dispute of the whole residual pauses the invoice. A partial dispute pauses
+    it too, unless the company lets the undisputed part escalate, or the
+    dispute is below the policy's minimum share of the invoice: a dispute of
+    0.01 does not stop the follow-up of 1,000.00.
+
+    :param min_share: percent of the residual below which the rest escalates
+    """
+    if residual - disputed <= rounding / 2:
+        return True
+    if partial_escalates:
+        return False
+    return residual > 0 and disputed * 100 >= min_share * residual

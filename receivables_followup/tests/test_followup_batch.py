@@ -41,7 +41,7 @@ class TestFollowupPlanningSlices(FollowupCommon):
     def test_formal_notice_is_planned_with_the_amounts_it_will_claim(self):
         self.level_3.manual_review = True
         invoice = self._create_invoice(self.customer_fr, 1000.0, "2024-11-01")
-        invoice.write(
+        invoice.sudo().write(
             {"followup_level_id": self.level_2.id, "followup_last_date": "2024-12-01"}
         )
         self._run_followup("2025-01-01")

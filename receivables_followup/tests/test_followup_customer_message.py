@@ -249,3 +249,36 @@ class TestCustomerPositionInItsCurrency(FollowupCommon):
         )
         self.assertEqual(dispute.dispute_currency_id, self.eur)
         self.assertAlmostEqual(dispute.amount_disputed_currency, 60.0)
+
+
+@tagged("post_install", "-at_install")
+class TestMergedMessageChannels(FollowupCommon):
+    """A customer's one message when its highest level writes to nobody."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.handoff = cls.env["followup.level"].create(
+            {
+                "policy_id": cls.policy.id,
+                "name": "Agency proposal",
+                "delay": 90,
+                "send_email": False,
+                "propose_agency_handoff": True,
+            }
+        )
+
+    def test_invoices_at_a_reminder_level_still_get_their_email(self):
+        fresh = self._create_invoice(self.customer_be, 200.0, "2025-04-01")
+        old = self._create_invoice(self.customer_be, 900.0, "2025-01-01")
+        old._followup_mark_performed(self.level_3, date(2025, 3, 2), {})
+        self._run_followup("2025-04-12")
+        history = self._history(self.customer_be)
+        self.assertEqual(history.level_id, self.handoff)
+        self.assertTrue(history.proposed_handoff)
+        self.assertTrue(history.sent_email)
+        body = self._emails_to(self.customer_be).body_html
+        self.assertIn(fresh.name, body)
+        self.assertIn(old.name, body)
+        self.assertEqual(fresh.followup_level_id, self.level_1)
+        self.assertEqual(old.followup_level_id, self.handoff)

@@ -121,7 +121,7 @@ class TestCurrentRateWarning(FollowupCommon):
         self.assertEqual(len(self._warnings()), len(self._warnings().user_id))
 
     def test_no_warning_when_the_rate_is_entered(self):
-        self.env["followup.interest.rate"].create(
+        self.env["followup.interest.rate"].sudo().create(
             {"date_from": date(2026, 7, 1), "reference_rate": 2.15}
         )
         with freeze_time("2026-11-25"):

@@ -40,6 +40,11 @@ class FollowupDisputeResolve(models.TransientModel):
     rejection_reason = fields.Text(
         help="Sent to the customer with the rejection.",
     )
+    allow_difference = fields.Boolean(
+        string="Confirm the Difference",
+        help="The credit notes exceed the disputed amount: the excess stays the "
+        "customer's credit.",
+    )
 
     @api.model
     def default_get(self, fields_list):
@@ -60,5 +65,8 @@ class FollowupDisputeResolve(models.TransientModel):
         elif self.credit_note_mode == "create":
             dispute.action_resolve_credit_note()
         else:
-            dispute.action_resolve_credit_note(credit_notes=self.credit_note_ids)
+            dispute.action_resolve_credit_note(
+                credit_notes=self.credit_note_ids,
+                allow_difference=self.allow_difference,
+            )
         return {"type": "ir.actions.act_window_close"}
