@@ -25,7 +25,34 @@ from pathlib import Path
 
 import requests
 
+from .reference import WEBHOOK_EVENTS
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
+SAMPLE_DEBTOR = {
+    "type": "Company",
+    "name": "Example GmbH",
+    "address": "Hauptstrasse 1",
+    "city": "Berlin",
+    "countryAlpha2": "DE",
+}
+
+
+def sample_case_body(debtor=None, **changes):
+    """A valid ``POST /cases`` body (EUR 1,250.50, a German company).
+
+    ``changes`` replace top-level fields (``None`` sends JSON null); ``debtor``
+    entries are merged into the sample debtor.
+    """
+    body = {
+        "currencyCode": "EUR",
+        "date": "2025-01-15",
+        "dueDate": "2025-02-15",
+        "amountToRecover": 1250.50,
+        "creditorReference": "INV-2025-001",
+        "debtor": {**SAMPLE_DEBTOR, **(debtor or {})},
+    }
+    body.update(changes)
+    return body
 
 
 class SandboxError(RuntimeError):
@@ -50,6 +77,27 @@ class SandboxControl:
     def url(self, path):
         """Absolute URL of ``path`` on the sandbox."""
         return self.base_url + path
+
+    def api(self, method, path, headers=None, **kwargs):
+        """Call the Customer API with the ``XApiKey``; return the ``Response``."""
+        headers = {**self.api_headers, **(headers or {})}
+        return self.session.request(method, self.url(path), headers=headers, **kwargs)
+
+    def create_case(self, body=None, idempotency_key=None, **kwargs):
+        """``POST /cases`` (``sample_case_body()`` by default); return the Response."""
+        headers = {"Idempotency-Key": idempotency_key} if idempotency_key else None
+        body = sample_case_body() if body is None else body
+        return self.api("POST", "/cases", headers=headers, json=body, **kwargs)
+
+    def subscribe_webhook(self, url, events=WEBHOOK_EVENTS, test_mode=False):
+        """``POST /webhooks`` for ``url``; return the ``WebhookDto`` with its secret."""
+        payload = {"url": url, "events": list(events), "isTestMode": test_mode}
+        response = self.api("POST", "/webhooks", json=payload)
+        if response.status_code != 201:
+            raise SandboxError(
+                f"POST /webhooks -> {response.status_code}: {response.text}"
+            )
+        return response.json()
 
     def control(self, method, path, payload=None, expected=(200, 201, 204)):
         """Call ``/_sandbox{path}``; return the decoded JSON (None for 204)."""
@@ -149,7 +197,7 @@ class SandboxControl:
         """Every uploaded file's metadata (name, size, SHA-256, type)."""
         return self.control("GET", "/files")
 
-    def requests(self, method=None, path=None):
+    def request_log(self, method=None, path=None):
         """The request log, optionally filtered by method and exact path."""
         query = "&".join(
             f"{name}={value}"
