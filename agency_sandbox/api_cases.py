@@ -86,7 +86,8 @@ def create_case(sb, request):
             return validation_error(errors)
         problems, partner, pending = business_checks(sb, db, values, settings)
         if problems:
-            return business_error(problems, _signing_url(sb, problems))
+            signing = _signing_url(sb, problems, values["returnUrl"])
+            return business_error(problems, signing)
         case = cases.create(
             sb, db, values, request.get_data(as_text=True), partner, pending
         )
@@ -138,10 +139,11 @@ def _missing_contracts(sb, settings):
     return missing
 
 
-def _signing_url(sb, problems):
-    if any(p["type"].startswith("Missing") for p in problems):
-        return f"{sb.base_url}/_sandbox/contracts/sign"
-    return None
+def _signing_url(sb, problems, return_url=None):
+    """Combined signing URL when a contract is missing (``returnUrl`` embedded)."""
+    if not any(p["type"].startswith("Missing") for p in problems):
+        return None
+    return dto.combined_signing_url(sb.base_url, return_url)
 
 
 def preview_case(sb, request):
@@ -187,7 +189,9 @@ def preview_case(sb, request):
         ),
         "requiresKycVerification": False,
         "hasKycOnFile": True,
-        "signingHandoff": {"combinedSigningUrl": _signing_url(sb, actions)}
+        "signingHandoff": {
+            "combinedSigningUrl": _signing_url(sb, actions, values["returnUrl"])
+        }
         if actions
         else None,
     }

@@ -8,6 +8,7 @@ rules and settings. No API key is needed: the server listens on loopback by defa
 Partner actions answer with the case as ``GET /cases/{id}`` shows it.
 """
 
+from werkzeug.utils import redirect
 from werkzeug.wrappers import Response
 
 from . import __version__, cases, dto, faults, idempotency, lifecycle
@@ -369,6 +370,10 @@ def sign_contracts(sb, request):
                 case = cases.load(db, row["id"])
                 cases.move(sb, db, case, "contracts-signed", ("System", None))
                 moved.append(case["id"])
+    return_url = request.args.get("returnUrl")
+    if request.method == "GET" and return_url:
+        # A person following the combined signing URL lands back in their app.
+        return redirect(return_url)
     return json_response(200, {"signed": sorted(changes), "casesReleased": moved})
 
 

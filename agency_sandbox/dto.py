@@ -5,6 +5,8 @@ midnight date-times; every other timestamp is UTC with microseconds and a ``Z``.
 ``lifecycle`` and ``closeCode`` are the labels the API returns, not the enum names.
 """
 
+from urllib.parse import quote
+
 from .http import cents
 from .reference import CHAT_ROLES, CLOSE_CODES, LIFECYCLES
 
@@ -68,7 +70,13 @@ def invoice_dto(case, settings, base_url):
 def _signing_url(case, base_url):
     if case["lifecycle"] != "PendingContractSigning":
         return None
-    return f"{base_url}/_sandbox/contracts/sign?caseId={case['id']}"
+    return combined_signing_url(base_url, case["values"].get("returnUrl"))
+
+
+def combined_signing_url(base_url, return_url=None):
+    """The sandbox's signing page, with the caller's ``returnUrl`` URL-encoded."""
+    url = f"{base_url}/_sandbox/contracts/sign"
+    return f"{url}?returnUrl={quote(return_url, safe='')}" if return_url else url
 
 
 def _assigned_user(email, settings):

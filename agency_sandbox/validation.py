@@ -356,12 +356,14 @@ def validate_preview_request(raw_body, latest_date):
     due = check.day(body, "duedate", "DueDate")
     if due is not None and buckets is not None:
         check.add("DueDate", "DueDate cannot be combined with the age bucket fields.")
+    return_url = check.text(body, "returnurl", "ReturnUrl", 2048)
     values = {
         "currency": (currency or "").upper(),
         "amountCents": amount,
         "buckets": buckets,
         "dueDate": due,
         "debtor": validate_debtor(check, body.get("debtor"), preview=True),
+        "returnUrl": return_url if _absolute_http(return_url) else None,
     }
     return check.errors, values
 
