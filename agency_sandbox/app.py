@@ -210,7 +210,14 @@ class SandboxApp:
             else None,
         }
         with self.sb.store.tx() as db:
-            db.execute("INSERT INTO requests_log (doc) VALUES (?)", (dumps(entry),))
+            cursor = db.execute(
+                "INSERT INTO requests_log (doc) VALUES (?)", (dumps(entry),)
+            )
+            # Keep the newest entries only, so long benchmark runs do not grow the file.
+            limit = self.sb.settings(db)["request_log_limit"]
+            db.execute(
+                "DELETE FROM requests_log WHERE seq <= ?", (cursor.lastrowid - limit,)
+            )
 
     def _drop(self, environ, how):
         """Close the client connection without an HTTP response."""

@@ -4,8 +4,9 @@ A key is reserved before the request is processed. The same key with an identica
 gets the first *terminal* response replayed verbatim (status and body bytes); with a
 different body it gets a 422 ``IdempotencyConflict``; while the first request is still
 running it gets a 409. Field validation errors (400) and server errors (5xx) are not
-terminal: the reservation is dropped so the client can fix the request, or retry, with
-the same key. Keys are kept for ``idempotency_ttl_seconds`` (24 h by default).
+terminal (nor is a 415): the reservation is dropped so the client can fix the
+request, or retry, with the same key. Keys are kept for ``idempotency_ttl_seconds``
+(24 h by default).
 
 Keys are scoped to the API key, the method and the path. "Identical body" means the
 same JSON document: key order, whitespace and ``10.5`` vs ``10.50`` do not matter.
@@ -67,8 +68,12 @@ def reserve(db, key_scope, key, body_fingerprint, now, ttl):
 
 
 def is_terminal(status):
-    """Whether a response settles the key (400s and 5xx do not)."""
-    return status < 500 and status != 400
+    """Whether a response settles the key: a success or a business rule (422).
+
+    Field errors (400), an unsupported content type (415) and server errors are not
+    the outcome of the request the key stands for, so the key stays reusable.
+    """
+    return 200 <= status < 300 or status == 422
 
 
 def complete(db, key_scope, key, status, content_type, body, now):

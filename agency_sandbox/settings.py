@@ -46,6 +46,7 @@ DEFAULTS = {
     "idempotency_ttl_seconds": 86400,
     "latency_ms": 0,
     "log_control_requests": False,
+    "request_log_limit": 10000,
     "strict_webhook_urls": False,
     "webhook_max_attempts": 8,
     "webhook_retry_delays": [60, 300, 900, 3600, 10800, 21600, 43200],
