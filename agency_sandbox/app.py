@@ -192,8 +192,9 @@ class SandboxApp:
             name: ("***" if name.lower() in SECRET_HEADERS else value)
             for name, value in request.headers.items()
         }
-        body = request.get_data()
         textual = (request.mimetype or "").startswith(("application/json", "text/"))
+        # Multipart bodies were consumed by the form parser; only text is kept anyway.
+        body = request.get_data() if textual else b""
         entry = {
             "at": self.sb.clock.stamp(),
             "method": request.method,
@@ -204,7 +205,7 @@ class SandboxApp:
             "durationMs": int((time.monotonic() - started) * 1000),
             "headers": headers,
             "idempotencyKey": request.headers.get("Idempotency-Key"),
-            "bodySize": len(body),
+            "bodySize": request.content_length or len(body),
             "body": body[:MAX_LOGGED_BODY].decode("utf-8", "replace")
             if textual
             else None,
