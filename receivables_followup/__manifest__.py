@@ -38,6 +38,7 @@
         "views/portal_templates.xml",
         "wizards/followup_review_postpone_views.xml",
         "wizards/followup_review_wizards_views.xml",
+        "wizards/followup_partner_settings_views.xml",
         "wizards/followup_dispute_resolve_views.xml",
         "views/menus.xml",
     ],

@@ -541,6 +541,10 @@ class AccountMove(models.Model):
         if not text_by_move:
             return
         author = self.env.user.partner_id
+        # the invoices of one reminder share their note: escaped once
+        bodies = {
+            text: str(Markup("<p>%s</p>") % text) for text in set(text_by_move.values())
+        }
         self.env["mail.message"].flush_model()
         now = fields.Datetime.now()
         self.env.cr.execute(
@@ -557,9 +561,7 @@ class AccountMove(models.Model):
             """,
             {
                 "ids": list(text_by_move),
-                "bodies": [
-                    str(Markup("<p>%s</p>") % text) for text in text_by_move.values()
-                ],
+                "bodies": [bodies[text] for text in text_by_move.values()],
                 "subtype": self.env.ref("mail.mt_note").id,
                 "author": author.id,
                 "email_from": author.email_formatted or None,

@@ -332,7 +332,7 @@ class FollowupHistory(models.Model):
         regimes = self._legal_regimes(
             company, {action.partner_id for _index, action in formal}
         )
-        result = {}
+        result, cache = {}, {}
         for index, action in formal:
             regime = regimes.get(action.partner_id)
             if not regime:
@@ -350,6 +350,7 @@ class FollowupHistory(models.Model):
                     )
                     for line in action.lines
                 ],
+                cache,
             )
         return result
 
@@ -372,31 +373,37 @@ class FollowupHistory(models.Model):
         return regimes
 
     @api.model
-    def _legal_amounts_of_lines(self, company, day, regime, lines):
+    def _legal_amounts_of_lines(self, company, day, regime, lines, cache=None):
         """(regime, [(interest, indemnity)] in each line's currency, interest,
         indemnity in company currency) of one formal notice.
 
         :param lines: [(currency id, open amount in that currency, open amount in
             company currency, due date)]
+        :param cache: a dict shared by the calls of one batch, holding the rates
+            and the EUR 40 indemnity in each currency (converting it again for
+            every invoice costs more than all the rest)
         """
-        rates = self.env["followup.interest.rate"]._rates_for_regime(company, regime)
-        eur = self.env.ref("base.EUR")
-        currencies = self.env["res.currency"].browse({line[0] for line in lines})
+        cache = {} if cache is None else cache
+        if ("rates", regime) not in cache:
+            cache["rates", regime] = self.env[
+                "followup.interest.rate"
+            ]._rates_for_regime(company, regime)
+        rates = cache["rates", regime]
         per_line = []
         interest_company = indemnity_company = 0.0
         for currency_id, residual_currency, residual, due_date in lines:
-            currency = currencies.browse(currency_id)
             interest, indemnity_eur = legal_amounts(
                 [(abs(residual_currency), due_date)], day, rates
             )
+            in_currency, in_company = self._indemnity_of(
+                company, currency_id, float(indemnity_eur), day, cache
+            )
+            currency = self.env["res.currency"].browse(currency_id)
             interest = currency.round(float(interest))
-            indemnity = eur._convert(float(indemnity_eur), currency, company, day)
-            per_line.append((interest, indemnity))
+            per_line.append((interest, in_currency))
             rate = residual / residual_currency if residual_currency else 1.0
             interest_company += interest * rate
-            indemnity_company += eur._convert(
-                float(indemnity_eur), company.currency_id, company, day
-            )
+            indemnity_company += in_company
         currency = company.currency_id
         return (
             regime,
@@ -404,6 +411,19 @@ class FollowupHistory(models.Model):
             currency.round(interest_company),
             currency.round(indemnity_company),
         )
+
+    @api.model
+    def _indemnity_of(self, company, currency_id, amount_eur, day, cache):
+        """The indemnity ``amount_eur`` in a currency and in the company's."""
+        key = ("indemnity", currency_id, amount_eur, day)
+        if key not in cache:
+            eur = self.env.ref("base.EUR")
+            currency = self.env["res.currency"].browse(currency_id)
+            cache[key] = (
+                eur._convert(amount_eur, currency, company, day),
+                eur._convert(amount_eur, company.currency_id, company, day),
+            )
+        return cache[key]
 
     # ------------------------------------------------------------------
     # Responsible, sender, language

@@ -38,9 +38,12 @@ class FollowupHistoryPerform(models.AbstractModel):
         if not actions:
             return actions
         actions._compute_legal_amounts()
+        # what the reminders show is computed from the lines as they are now
+        actions.invalidate_recordset(["followup_display"])
+        templates = actions._followup_email_templates()
         by_template = defaultdict(records.browse)
         for action in actions:
-            by_template[action._followup_email_template()] |= action
+            by_template[templates[action.id]] |= action
         for template, template_actions in by_template.items():
             if template:
                 template_actions._send_emails(template, messages)
@@ -58,24 +61,63 @@ class FollowupHistoryPerform(models.AbstractModel):
                 level_actions._invoice_legal_amounts()
             if level.propose_agency_handoff:
                 level_actions.write({"proposed_handoff": True})
-            level_actions._note_on_invoices()
+        actions._note_on_invoices(templates)
         actions._mark_invoices_performed()
         user = self.env.user if origin == "manual" else self.env["res.users"]
         actions.write({"state": "done", "user_id": user.id, "origin": origin})
         return actions
 
     def _followup_email_template(self):
-        """The template of the customer's email: the action's level's; when that
-        level writes to nobody (an agency hand-off proposal is an internal
-        decision), the highest of its invoices' levels that does, so that the
-        invoices stamped with a reminder level did get their reminder."""
+        """The template of this action's email to the customer (see
+        :meth:`_followup_email_templates`), or an empty recordset."""
         self.ensure_one()
-        emailing = (self.level_id | self.line_ids.level_id).filtered(
-            lambda level: level.send_email and level.mail_template_id
+        return self._followup_email_templates()[self.id]
+
+    def _followup_email_templates(self):
+        """{action id: the template of its email to the customer}: the action's
+        level's; when that level writes to nobody (an agency hand-off proposal
+        is an internal decision), the highest of its invoices' levels that does,
+        so that the invoices stamped with a reminder level did get their
+        reminder. Read from the lines in one query for a whole batch."""
+        Template = self.env["mail.template"]
+        if not self:
+            return {}
+        self.env["followup.history.line"].flush_model(["history_id", "level_id"])
+        self.env.cr.execute(
+            """
+            SELECT DISTINCT l.history_id, l.level_id
+              FROM followup_history_line l
+             WHERE l.history_id = ANY(%s)
+            """,
+            [self.ids],
         )
-        return emailing.sorted(lambda level: (level.delay, level.id))[
-            -1:
-        ].mail_template_id
+        levels_by_action = defaultdict(set)
+        for action_id, level_id in self.env.cr.fetchall():
+            levels_by_action[action_id].add(level_id)
+        for action in self:
+            levels_by_action[action.id].add(action.level_id.id)
+        levels = self.env["followup.level"].browse(
+            {
+                level_id
+                for ids in levels_by_action.values()
+                for level_id in ids
+                if level_id
+            }
+        )
+        emailing = {
+            level.id: (level.delay, level.id, level.mail_template_id)
+            for level in levels
+            if level.send_email and level.mail_template_id
+        }
+        result = {}
+        for action in self:
+            candidates = [
+                emailing[level_id]
+                for level_id in levels_by_action[action.id]
+                if level_id in emailing
+            ]
+            result[action.id] = max(candidates)[2] if candidates else Template
+        return result
 
     def _perform_isolated(self, origin="cron"):
         """Perform this action alone in a savepoint; mark it failed if it raises.
@@ -96,18 +138,34 @@ class FollowupHistoryPerform(models.AbstractModel):
 
     def _mark_invoices_performed(self):
         """Stamp each invoice with the level its line reached, the action's date
-        and the date of its next level."""
+        and the date of its next level (lines read in one query: a batch stamps
+        thousands of invoices)."""
         levels_by_policy = self.policy_id._engine_levels()
         for day, actions in self.grouped("date").items():
-            levels, next_dates = {}, {}
-            for line in actions.line_ids:
-                policy_levels = levels_by_policy.get(line.history_id.policy_id.id, [])
-                move_id = line.move_id.id
-                levels[move_id] = line.level_id.id
-                next_dates[move_id] = next_action_date(
-                    line.date_due, policy_levels, line.level_id.id, day
-                )
+            levels, next_dates, cache = {}, {}, {}
+            for move_id, level_id, due, policy_id in actions._line_rows():
+                key = (policy_id, level_id, due)
+                if key not in cache:
+                    cache[key] = next_action_date(
+                        due, levels_by_policy.get(policy_id, []), level_id, day
+                    )
+                levels[move_id] = level_id
+                next_dates[move_id] = cache[key]
             self.env["account.move"]._followup_mark_levels(levels, day, next_dates)
+
+    def _line_rows(self):
+        """(invoice id, level id, due date, policy id) of these actions' lines."""
+        self.env["followup.history.line"].flush_model()
+        self.env.cr.execute(
+            """
+            SELECT l.move_id, l.level_id, l.date_due, h.policy_id
+              FROM followup_history_line l
+              JOIN followup_history h ON h.id = l.history_id
+             WHERE l.history_id = ANY(%s)
+            """,
+            [self.ids],
+        )
+        return self.env.cr.fetchall()
 
     # ------------------------------------------------------------------
     # Just before performing: what is still open
@@ -220,6 +278,7 @@ class FollowupHistoryPerform(models.AbstractModel):
         formal = self.filtered(
             lambda action: action.level_id.is_formal_notice and action.legal_regime
         )
+        cache = {}
         for action in formal:
             regime, per_line, interest, indemnity = self._legal_amounts_of_lines(
                 action.company_id,
@@ -234,6 +293,7 @@ class FollowupHistoryPerform(models.AbstractModel):
                     )
                     for line in action.line_ids
                 ],
+                cache,
             )
             action.line_ids._write_legal_amounts(per_line)
             action.write(
@@ -464,31 +524,51 @@ class FollowupHistoryPerform(models.AbstractModel):
             if invoices:
                 action.write({"legal_invoice_ids": [fields.Command.set(invoices.ids)]})
 
-    def _note_on_invoices(self):
-        """One note per reminded invoice in its chatter, naming its own level."""
-        text_by_move = {}
-        channels_by_level = {}
+    def _note_on_invoices(self, templates):
+        """One note per reminded invoice in its chatter, naming its own level.
+
+        :param templates: {action id: its email template}, as performed
+        """
         # translated once for the batch, not once per reminder
         note = self.env._(
             "Follow-up level %(level)s performed for %(partner)s (%(channels)s)."
         )
+        level_names = {level.id: level.name for level in self.level_id}
+        lines_by_action = defaultdict(list)
+        self.env["followup.history.line"].flush_model()
+        self.env.cr.execute(
+            "SELECT history_id, move_id, level_id FROM followup_history_line"
+            " WHERE history_id = ANY(%s)",
+            [self.ids],
+        )
+        for action_id, move_id, level_id in self.env.cr.fetchall():
+            lines_by_action[action_id].append((move_id, level_id))
+        missing = {
+            level_id
+            for lines in lines_by_action.values()
+            for _move_id, level_id in lines
+            if level_id and level_id not in level_names
+        }
+        level_names.update(
+            {level.id: level.name for level in self.level_id.browse(missing)}
+        )
+        channels, text_by_move = {}, {}
         for action in self:
-            level = action.level_id
-            key = (level, action._followup_email_template())
-            if key not in channels_by_level:
-                channels_by_level[key] = action._channels_label()
-            for line in action.line_ids:
-                text_by_move[line.move_id.id] = note % {
-                    "level": (line.level_id or level).name,
+            key = (action.level_id, templates[action.id])
+            if key not in channels:
+                channels[key] = action._channels_label(templates[action.id])
+            for move_id, level_id in lines_by_action[action.id]:
+                text_by_move[move_id] = note % {
+                    "level": level_names.get(level_id) or action.level_id.name,
                     "partner": action.partner_id.name,
-                    "channels": channels_by_level[key],
+                    "channels": channels[key],
                 }
         self.env["account.move"]._followup_post_notes(text_by_move)
 
-    def _channels_label(self):
+    def _channels_label(self, template):
         level = self.level_id
         labels = []
-        if self._followup_email_template():
+        if template:
             labels.append(_("email"))
         if level.print_letter:
             labels.append(_("letter"))

@@ -7,6 +7,33 @@ from ..services.levels import days_overdue
 
 #: A4 less the letter paper format's 20 mm side margins
 LETTER_PRINTABLE_WIDTH_MM = 170
+#: what the reminders show of their invoice lines
+DISPLAYED_LINE_FIELDS = (
+    "move_id",
+    "level_id",
+    "date_due",
+    "currency_id",
+    "amount_residual",
+    "amount_credit",
+    "interest_amount",
+    "indemnity_amount",
+)
+
+
+def _legal_texts(env):
+    """The texts of a reminder's amounts, translated once per language."""
+    return {
+        "and": env._("%(amounts)s and %(last)s"),
+        "credit": env._(
+            "Your unreconciled credits of %(credit)s have been deducted from the "
+            "amount due."
+        ),
+        "indemnity": env._("fixed recovery indemnity (EUR 40 per invoice)"),
+        "indemnity_converted": env._(
+            "fixed recovery indemnity (EUR 40 per invoice, converted into "
+            "%(currency)s at the rate of %(date)s)"
+        ),
+    }
 
 
 class FollowupHistoryRender(models.AbstractModel):
@@ -28,6 +55,11 @@ class FollowupHistoryRender(models.AbstractModel):
     )
     preview_subject = fields.Char(compute="_compute_preview")
     preview_body = fields.Html(compute="_compute_preview")
+    followup_display = fields.Json(
+        string="Reminder Display",
+        compute="_compute_followup_display",
+        help="What the reminder shows of its invoices and amounts, formatted.",
+    )
 
     @api.model
     def mail_allowed_qweb_expressions(self):
@@ -95,72 +127,24 @@ class FollowupHistoryRender(models.AbstractModel):
         :returns: list of dicts with ``currency``, ``invoiced``, ``credited``,
             ``claimed`` (texts) and ``has_credit``
         """
-        formatter = self._followup_formatter()
-        totals = totals_by_currency(
-            (line.currency_id, line.amount_residual, line.amount_credit)
-            for line in self.line_ids
-        )
-        return [
-            {
-                "currency": currency.name,
-                "invoiced": formatter.amount(invoiced, currency),
-                "credited": formatter.amount(credited, currency),
-                "claimed": formatter.amount(claimed, currency),
-                "has_credit": not currency.is_zero(credited),
-            }
-            for currency, (invoiced, credited, claimed) in sorted(
-                totals.items(), key=lambda item: item[0].name
-            )
-        ]
+        self.ensure_one()
+        return self.followup_display["totals"]
 
     def _followup_claim_text(self):
         """What the reminder asks the customer to pay: one amount per currency,
         joined the way the customer's language joins a list."""
         self.ensure_one()
-        amounts = [total["claimed"] for total in self._followup_totals()]
-        if len(amounts) < 2:
-            return amounts[0] if amounts else self._followup_format(0.0)
-        return self.with_context(lang=self._followup_lang()).env._(
-            "%(amounts)s and %(last)s",
-            amounts=", ".join(amounts[:-1]),
-            last=amounts[-1],
-        )
+        return self.followup_display["claim"]
 
     def _followup_credit_text(self):
         self.ensure_one()
-        credited = [
-            total["credited"]
-            for total in self._followup_totals()
-            if total["has_credit"]
-        ]
-        if not credited:
-            return ""
-        return self.with_context(lang=self._followup_lang()).env._(
-            "Your unreconciled credits of %(credit)s have been deducted "
-            "from the amount due.",
-            credit=", ".join(credited),
-        )
+        return self.followup_display["credit"]
 
     def _followup_invoice_lines(self):
         """The reminded invoices as the customer reads them: each at its own
         stage, its open amount in its own currency."""
         self.ensure_one()
-        lang = self._followup_lang()
-        formatter = ReminderFormatter.for_lang(self.env, lang)
-        env = self.with_context(lang=lang).env
-        return [
-            {
-                "name": line.move_id.name,
-                "invoice_date": formatter.date(line.move_id.invoice_date),
-                "due_date": formatter.date(line.date_due),
-                "days_overdue": days_overdue(line.date_due, self.date),
-                "payment_reference": line.move_id.payment_reference
-                or line.move_id.name,
-                "level": line.level_id.with_env(env).name or "",
-                "amount_due": formatter.amount(line.amount_residual, line.currency_id),
-            }
-            for line in self.line_ids
-        ]
+        return self.followup_display["lines"]
 
     def _followup_legal_lines(self):
         """The late-payment amounts of a formal notice, per currency, with the
@@ -170,34 +154,107 @@ class FollowupHistoryRender(models.AbstractModel):
         and then the text says so.
         """
         self.ensure_one()
-        if not self.legal_regime:
-            return []
-        formatter = self._followup_formatter()
+        return self.followup_display["legal"]
+
+    @api.depends(
+        "line_ids",
+        "recipient_id.lang",
+        "partner_id.lang",
+        "date",
+        "legal_regime",
+    )
+    def _compute_followup_display(self):
+        """Everything a reminder shows of its invoices and amounts, formatted in
+        the recipient's language: computed once per action for a whole batch
+        (a template and its letter ask for the totals several times)."""
         eur = self.env.ref("base.EUR")
-        env = self.with_context(lang=self._followup_lang()).env
-        result = []
-        for currency, lines in self.line_ids.grouped("currency_id").items():
-            indemnity = sum(lines.mapped("indemnity_amount"))
-            if currency == eur:
-                indemnity_label = env._("fixed recovery indemnity (EUR 40 per invoice)")
-            else:
-                indemnity_label = env._(
-                    "fixed recovery indemnity (EUR 40 per invoice, converted into "
-                    "%(currency)s at the rate of %(date)s)",
-                    currency=currency.name,
-                    date=formatter.date(self.date),
-                )
-            result.append(
-                {
-                    "currency": currency.name,
-                    "interest": formatter.amount(
-                        sum(lines.mapped("interest_amount")), currency
-                    ),
-                    "indemnity_label": indemnity_label,
-                    "indemnity": formatter.amount(indemnity, currency),
+        self.line_ids.fetch(list(DISPLAYED_LINE_FIELDS))
+        self.line_ids.move_id.fetch(["name", "invoice_date", "payment_reference"])
+        level_names, legal_texts = {}, {}
+        for action in self:
+            lang = action._followup_lang()
+            formatter = ReminderFormatter.for_lang(self.env, lang)
+            if lang not in level_names:
+                lang_env = self.with_context(lang=lang).env
+                level_names[lang] = {
+                    level.id: level.name
+                    for level in self.line_ids.level_id.with_env(lang_env)
                 }
+                legal_texts[lang] = _legal_texts(lang_env)
+            action.followup_display = action._followup_display_values(
+                formatter, level_names[lang], legal_texts[lang], eur
             )
-        return result
+
+    def _followup_display_values(self, formatter, level_names, texts, eur):
+        lines = self.line_ids
+        totals = [
+            {
+                "currency": currency.name,
+                "invoiced": formatter.amount(invoiced, currency),
+                "credited": formatter.amount(credited, currency),
+                "claimed": formatter.amount(claimed, currency),
+                "has_credit": not currency.is_zero(credited),
+            }
+            for currency, (invoiced, credited, claimed) in sorted(
+                totals_by_currency(
+                    (line.currency_id, line.amount_residual, line.amount_credit)
+                    for line in lines
+                ).items(),
+                key=lambda item: item[0].name,
+            )
+        ]
+        claimed = [total["claimed"] for total in totals]
+        credited = [total["credited"] for total in totals if total["has_credit"]]
+        legal = []
+        if self.legal_regime:
+            for currency, currency_lines in lines.grouped("currency_id").items():
+                label = (
+                    texts["indemnity"]
+                    if currency == eur
+                    else texts["indemnity_converted"]
+                    % {"currency": currency.name, "date": formatter.date(self.date)}
+                )
+                legal.append(
+                    {
+                        "currency": currency.name,
+                        "interest": formatter.amount(
+                            sum(currency_lines.mapped("interest_amount")), currency
+                        ),
+                        "indemnity_label": label,
+                        "indemnity": formatter.amount(
+                            sum(currency_lines.mapped("indemnity_amount")), currency
+                        ),
+                    }
+                )
+        return {
+            "lines": [
+                {
+                    "name": line.move_id.name,
+                    "invoice_date": formatter.date(line.move_id.invoice_date),
+                    "due_date": formatter.date(line.date_due),
+                    "days_overdue": days_overdue(line.date_due, self.date),
+                    "payment_reference": line.move_id.payment_reference
+                    or line.move_id.name,
+                    "level": level_names.get(line.level_id.id) or "",
+                    "amount_due": formatter.amount(
+                        line.amount_residual, line.currency_id
+                    ),
+                }
+                for line in lines
+            ],
+            "totals": totals,
+            "claim": (
+                texts["and"] % {"amounts": ", ".join(claimed[:-1]), "last": claimed[-1]}
+                if len(claimed) > 1
+                else (
+                    claimed[0] if claimed else formatter.amount(0.0, self.currency_id)
+                )
+            ),
+            "credit": texts["credit"] % {"credit": ", ".join(credited)}
+            if credited
+            else "",
+            "legal": legal,
+        }
 
     def _followup_legal_basis(self):
         """The sentence that states the law of the late-payment amounts."""

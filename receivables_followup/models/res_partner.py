@@ -1,10 +1,15 @@
 from odoo import _, api, fields, models
-from odoo.exceptions import ValidationError
+from odoo.exceptions import AccessError, ValidationError
 from odoo.tools.misc import format_date, formatLang
 
 from ..services.status import ESCALATING, MANUAL
 
 FOLLOWUP_USER = "receivables_followup.group_followup_user"
+FOLLOWUP_MANAGER = "receivables_followup.group_followup_manager"
+#: set by follow-up managers, or by follow-up users through the settings wizard
+COLLECTION_FIELDS = frozenset(
+    {"collection_user_id", "collection_policy_id", "collection_no_auto"}
+)
 
 #: the address fields a letter needs to reach its recipient by post
 POSTAL_FIELDS = ("street", "city", "country_id")
@@ -180,6 +185,19 @@ class ResPartner(models.Model):
         )
         return {row["parent_id"][0]: row["id"] for row in contacts}
 
+    def write(self, vals):
+        if COLLECTION_FIELDS.intersection(vals) and not (
+            self.env.su or self.env.user.has_group(FOLLOWUP_MANAGER)
+        ):
+            raise AccessError(
+                _(
+                    "A customer's follow-up responsible, policy and automatic "
+                    "follow-up change through its Follow-up tab (Change Settings), "
+                    "with a reason."
+                )
+            )
+        return super().write(vals)
+
     @api.constrains("collection_policy_id", "collection_user_id")
     def _check_collection_company(self):
         """A customer's policy and responsible in a company are that company's:
@@ -232,6 +250,17 @@ class ResPartner(models.Model):
         return self.env.ref(
             "receivables_followup.action_report_followup_partner"
         ).report_action(self.commercial_partner_id)
+
+    def action_open_followup_settings(self):
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "name": _("Follow-up Settings"),
+            "res_model": "followup.partner.settings",
+            "view_mode": "form",
+            "target": "new",
+            "context": {"default_partner_id": self.commercial_partner_id.id},
+        }
 
     def action_open_dispute(self):
         self.ensure_one()

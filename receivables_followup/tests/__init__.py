@@ -18,3 +18,4 @@ from . import test_followup_claims
 from . import test_followup_customer_message
 from . import test_followup_day
 from . import test_followup_promise
+from . import test_followup_security

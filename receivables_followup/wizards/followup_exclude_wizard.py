@@ -52,7 +52,8 @@ class FollowupExcludeWizard(models.TransientModel):
         if self.mode == "exclude" and not (self.reason or "").strip():
             raise UserError(_("Give the reason of the exclusion."))
         # sudo: the exclusion fields change through this wizard only (follow-up
-        # users, by its access rights); their tracking logs who and why.
+        # users, by its access rights); the note below logs who and why.
+        moves.check_access("read")
         for company, company_moves in moves.grouped("company_id").items():
             if self.mode == "exclude":
                 values = {
@@ -68,4 +69,15 @@ class FollowupExcludeWizard(models.TransientModel):
                     "followup_resume_date": company._followup_today(),
                 }
             company_moves.sudo().write(values)
+        if self.mode == "exclude":
+            note = _(
+                "Excluded from follow-up by %(user)s: %(reason)s",
+                user=self.env.user.name,
+                reason=self.reason.strip(),
+            )
+        else:
+            note = _(
+                "Included again in the follow-up by %(user)s.", user=self.env.user.name
+            )
+        moves.sudo()._followup_post_notes(dict.fromkeys(moves.ids, note))
         return {"type": "ir.actions.act_window_close"}

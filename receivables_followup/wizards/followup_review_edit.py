@@ -6,9 +6,9 @@ class FollowupReviewEdit(models.TransientModel):
     template renders it for this customer and goes out as written."""
 
     _name = "followup.review.edit"
+    _inherit = ["followup.review.wizard"]
     _description = "Edit and Send a Reminder"
 
-    history_ids = fields.Many2many("followup.history", string="Reminders")
     subject = fields.Char(required=True)
     body = fields.Html(sanitize_style=True)
 
@@ -25,6 +25,6 @@ class FollowupReviewEdit(models.TransientModel):
     def action_send(self):
         """Send the reminder with the edited text; close the wizard."""
         self.ensure_one()
-        action = self.history_ids.ensure_one()
+        action = self._reviewed_actions().ensure_one()
         action._review_send(messages={action.id: (self.subject, self.body)})
         return {"type": "ir.actions.act_window_close"}

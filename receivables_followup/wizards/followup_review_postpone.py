@@ -9,9 +9,9 @@ class FollowupReviewPostpone(models.TransientModel):
     for review again on that date."""
 
     _name = "followup.review.postpone"
+    _inherit = ["followup.review.wizard"]
     _description = "Postpone a Reminder"
 
-    history_ids = fields.Many2many("followup.history", string="Reminders")
     date = fields.Date(string="Postpone Until", required=True)
 
     @api.model
@@ -24,7 +24,7 @@ class FollowupReviewPostpone(models.TransientModel):
     def action_confirm(self):
         """Postpone the reminders to the wizard's date; close the wizard."""
         self.ensure_one()
-        actions = self.history_ids
+        actions = self._reviewed_actions()
         actions._check_reviewable()
         for company in actions.company_id:
             if self.date <= company._followup_today():

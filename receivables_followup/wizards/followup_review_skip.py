@@ -7,9 +7,9 @@ class FollowupReviewSkip(models.TransientModel):
     level as reached, so the reason stays in their history and their invoices'."""
 
     _name = "followup.review.skip"
+    _inherit = ["followup.review.wizard"]
     _description = "Skip a Reminder"
 
-    history_ids = fields.Many2many("followup.history", string="Reminders")
     reason = fields.Text(required=True)
 
     def action_confirm(self):
@@ -17,5 +17,5 @@ class FollowupReviewSkip(models.TransientModel):
         self.ensure_one()
         if not (self.reason or "").strip():
             raise UserError(_("Say why the reminder is skipped."))
-        self.history_ids._review_skip(self.reason.strip())
+        self._reviewed_actions()._review_skip(self.reason.strip())
         return {"type": "ir.actions.act_window_close"}

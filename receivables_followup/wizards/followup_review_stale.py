@@ -8,9 +8,9 @@ class FollowupReviewStale(models.TransientModel):
     changed, then send for the invoices still open or drop the reminders."""
 
     _name = "followup.review.stale"
+    _inherit = ["followup.review.wizard"]
     _description = "Reminder Changed Since Review"
 
-    history_ids = fields.Many2many("followup.history", string="Reminders")
     changes = fields.Html(compute="_compute_changes", sanitize=True)
     can_send = fields.Boolean(compute="_compute_changes")
 
@@ -34,13 +34,13 @@ class FollowupReviewStale(models.TransientModel):
     def action_send(self):
         """Send the reminders for their invoices that are still open."""
         self.ensure_one()
-        self.history_ids._review_send()
+        self._reviewed_actions()._review_send()
         return {"type": "ir.actions.act_window_close"}
 
     def action_drop(self):
         """Drop the reminders: the next run plans their invoices afresh."""
         self.ensure_one()
-        self.history_ids._review_drop(
+        self._reviewed_actions()._review_drop(
             _("Dropped: the invoices changed since the reminder was prepared.")
         )
         return {"type": "ir.actions.act_window_close"}
