@@ -16,18 +16,6 @@ from ..services.levels import days_overdue
 #: policy does not say
 DEFAULT_PROMISE_MAX_DAYS = 30
 
-#: the invoice fields a reminder line shows (see _followup_display_lines)
-DISPLAYED_INVOICE_FIELDS = (
-    "name",
-    "invoice_date",
-    "invoice_date_due",
-    "payment_reference",
-    "followup_level_id",
-    "followup_status",
-    "amount_residual",
-    "currency_id",
-)
-
 FOLLOWUP_STATUSES = [
     (followup_status.NOT_DUE, "Not Due"),
     (followup_status.IN_FOLLOWUP, "In Follow-up"),

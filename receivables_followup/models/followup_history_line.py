@@ -15,6 +15,10 @@ class FollowupHistoryLine(models.Model):
     _name = "followup.history.line"
     _description = "Follow-up Action Invoice"
     _order = "history_id, date_due, move_id"
+    # Inserted by the hundred thousand in one run and never edited: the action
+    # records who and when, and each magic column would cost two more foreign-key
+    # checks per line.
+    _log_access = False
 
     history_id = fields.Many2one(
         "followup.history", required=True, index=True, ondelete="cascade"
@@ -106,18 +110,15 @@ class FollowupHistoryLine(models.Model):
                 columns["interest"].append(interest)
                 columns["indemnity"].append(indemnity)
         self.flush_model()
-        now = fields.Datetime.now()
         self.env.cr.execute(
             """
             INSERT INTO followup_history_line (
                 history_id, company_id, move_id, level_id, date_due, currency_id,
                 amount_residual, amount_credit, amount_claimed,
-                amount_claimed_company, interest_amount, indemnity_amount,
-                create_uid, create_date, write_uid, write_date)
+                amount_claimed_company, interest_amount, indemnity_amount)
             SELECT v.history_id, h.company_id, v.move_id, v.level_id,
                    v.date_due::date, v.currency_id, v.residual, v.credit, v.claimed,
-                   v.claimed_company, v.interest, v.indemnity,
-                   %(uid)s, %(now)s, %(uid)s, %(now)s
+                   v.claimed_company, v.interest, v.indemnity
               FROM unnest(%(history)s::int[], %(move)s::int[], %(level)s::int[],
                           %(due)s::text[], %(currency)s::int[],
                           %(residual)s::numeric[], %(credit)s::numeric[],
@@ -130,7 +131,7 @@ class FollowupHistoryLine(models.Model):
               -- an action reminds only invoices of its own company
               JOIN account_move m ON m.id = v.move_id AND m.company_id = h.company_id
             """,
-            {**columns, "uid": self.env.uid, "now": now},
+            columns,
         )
         actions.invalidate_recordset(["line_ids", "move_ids"])
         self.env["account.move"].browse(columns["move"]).invalidate_recordset(

@@ -9,7 +9,6 @@ from odoo.tools import SQL
 
 from ..services.levels import next_action_date
 from ..services.status import PAUSED
-from .account_move import DISPLAYED_INVOICE_FIELDS
 
 _logger = logging.getLogger(__name__)
 
@@ -39,7 +38,7 @@ class FollowupHistoryPerform(models.AbstractModel):
             return actions
         actions._compute_legal_amounts()
         # what the reminders show is computed from the lines as they are now
-        actions.invalidate_recordset(["followup_display"])
+        actions._followup_forget_display()
         templates = actions._followup_email_templates()
         by_template = defaultdict(records.browse)
         for action in actions:
@@ -63,6 +62,7 @@ class FollowupHistoryPerform(models.AbstractModel):
                 level_actions.write({"proposed_handoff": True})
         actions._note_on_invoices(templates)
         actions._mark_invoices_performed()
+        actions._followup_forget_display()
         user = self.env.user if origin == "manual" else self.env["res.users"]
         actions.write({"state": "done", "user_id": user.id, "origin": origin})
         return actions
@@ -316,21 +316,8 @@ class FollowupHistoryPerform(models.AbstractModel):
         email's own, addressed to the reminder's recipient only (the customer's
         followers do not get a copy of every reminder).
         """
-        # What the reminders show of their invoices, read in one narrow query: the
-        # ORM would read each invoice's hundred columns when first touched.
-        self.line_ids.fetch(
-            [
-                "move_id",
-                "level_id",
-                "date_due",
-                "currency_id",
-                "amount_residual",
-                "amount_credit",
-                "interest_amount",
-                "indemnity_amount",
-            ]
-        )
-        self.line_ids.move_id.fetch(list(DISPLAYED_INVOICE_FIELDS))
+        # What the reminders show of their invoices is read for the whole batch
+        # at the first reminder rendered (see _followup_display).
         rendered = template.with_context(followup_render_once=True)._generate_template(
             self.ids, ("subject", "body_html", "email_from", "partner_to", "reply_to")
         )

@@ -1,22 +1,21 @@
+from collections import defaultdict, namedtuple
+
 from odoo import api, fields, models
 
 from ..services import legal
 from ..services.claims import totals_by_currency
-from ..services.formatting import ReminderFormatter
+from ..services.formatting import ReminderFormatter, currency_format
 from ..services.levels import days_overdue
 
 #: A4 less the letter paper format's 20 mm side margins
 LETTER_PRINTABLE_WIDTH_MM = 170
-#: what the reminders show of their invoice lines
-DISPLAYED_LINE_FIELDS = (
-    "move_id",
-    "level_id",
-    "date_due",
-    "currency_id",
-    "amount_residual",
-    "amount_credit",
-    "interest_amount",
-    "indemnity_amount",
+#: key of the transaction's cache of what reminders show (_followup_display)
+DISPLAY_CACHE = "receivables_followup.display"
+#: what a reminder shows of each of its invoices, as read in one query
+DisplayRow = namedtuple(
+    "DisplayRow",
+    "name invoice_date date_due payment_reference level_id currency_id "
+    "amount_residual amount_credit interest_amount indemnity_amount",
 )
 
 
@@ -55,11 +54,6 @@ class FollowupHistoryRender(models.AbstractModel):
     )
     preview_subject = fields.Char(compute="_compute_preview")
     preview_body = fields.Html(compute="_compute_preview")
-    followup_display = fields.Json(
-        string="Reminder Display",
-        compute="_compute_followup_display",
-        help="What the reminder shows of its invoices and amounts, formatted.",
-    )
 
     @api.model
     def mail_allowed_qweb_expressions(self):
@@ -128,23 +122,23 @@ class FollowupHistoryRender(models.AbstractModel):
             ``claimed`` (texts) and ``has_credit``
         """
         self.ensure_one()
-        return self.followup_display["totals"]
+        return self._followup_display()["totals"]
 
     def _followup_claim_text(self):
         """What the reminder asks the customer to pay: one amount per currency,
         joined the way the customer's language joins a list."""
         self.ensure_one()
-        return self.followup_display["claim"]
+        return self._followup_display()["claim"]
 
     def _followup_credit_text(self):
         self.ensure_one()
-        return self.followup_display["credit"]
+        return self._followup_display()["credit"]
 
     def _followup_invoice_lines(self):
         """The reminded invoices as the customer reads them: each at its own
         stage, its open amount in its own currency."""
         self.ensure_one()
-        return self.followup_display["lines"]
+        return self._followup_display()["lines"]
 
     def _followup_legal_lines(self):
         """The late-payment amounts of a formal notice, per currency, with the
@@ -154,23 +148,54 @@ class FollowupHistoryRender(models.AbstractModel):
         and then the text says so.
         """
         self.ensure_one()
-        return self.followup_display["legal"]
+        return self._followup_display()["legal"]
 
-    @api.depends(
-        "line_ids",
-        "recipient_id.lang",
-        "partner_id.lang",
-        "date",
-        "legal_regime",
-    )
-    def _compute_followup_display(self):
+    def _followup_display(self):
         """Everything a reminder shows of its invoices and amounts, formatted in
-        the recipient's language: computed once per action for a whole batch
-        (a template and its letter ask for the totals several times)."""
+        the recipient's language.
+
+        A template and its letter ask for the totals several times per reminder,
+        for hundreds of reminders: the values are computed once, for every
+        reminder of the batch at the first request, and kept in the
+        transaction's cache until :meth:`_followup_forget_display`.
+        """
+        self.ensure_one()
+        cache = self.env.cr.cache.setdefault(DISPLAY_CACHE, {})
+        if self.id not in cache:
+            batch = self.browse(self._prefetch_ids).filtered(
+                lambda action: action.id not in cache
+            )
+            cache.update((batch | self)._followup_display_batch())
+        return cache[self.id]
+
+    def _followup_forget_display(self):
+        """Drop what :meth:`_followup_display` computed (their lines changed, or
+        the batch is done)."""
+        cache = self.env.cr.cache.get(DISPLAY_CACHE)
+        if cache:
+            for action_id in self.ids:
+                cache.pop(action_id, None)
+
+    def _followup_display_batch(self):
+        """{action id: its display values}, for these actions.
+
+        The lines are read in one query: building a batch's reminders through
+        the ORM read each line's and invoice's fields one by one.
+        """
         eur = self.env.ref("base.EUR")
-        self.line_ids.fetch(list(DISPLAYED_LINE_FIELDS))
-        self.line_ids.move_id.fetch(["name", "invoice_date", "payment_reference"])
-        level_names, legal_texts = {}, {}
+        rows_by_action = self._followup_display_rows()
+        currencies = {
+            currency.id: currency
+            for currency in self.env["res.currency"].browse(
+                {row.currency_id for rows in rows_by_action.values() for row in rows}
+            )
+        }
+        money_formats = {
+            currency_id: currency_format(currency)
+            for currency_id, currency in currencies.items()
+        }
+        level_ids = {row.level_id for rows in rows_by_action.values() for row in rows}
+        level_names, legal_texts, result = {}, {}, {}
         for action in self:
             lang = action._followup_lang()
             formatter = ReminderFormatter.for_lang(self.env, lang)
@@ -178,15 +203,47 @@ class FollowupHistoryRender(models.AbstractModel):
                 lang_env = self.with_context(lang=lang).env
                 level_names[lang] = {
                     level.id: level.name
-                    for level in self.line_ids.level_id.with_env(lang_env)
+                    for level in lang_env["followup.level"].browse(level_ids - {None})
                 }
                 legal_texts[lang] = _legal_texts(lang_env)
-            action.followup_display = action._followup_display_values(
-                formatter, level_names[lang], legal_texts[lang], eur
+            result[action.id] = action._followup_display_values(
+                rows_by_action.get(action.id, []),
+                (currencies, money_formats),
+                formatter,
+                level_names[lang],
+                legal_texts[lang],
+                eur,
             )
+        return result
 
-    def _followup_display_values(self, formatter, level_names, texts, eur):
-        lines = self.line_ids
+    def _followup_display_rows(self):
+        """{action id: [DisplayRow]}, in the order of the lines."""
+        self.env["followup.history.line"].flush_model()
+        self.env["account.move"].flush_model(
+            ["name", "invoice_date", "payment_reference"]
+        )
+        self.env.cr.execute(
+            """
+            SELECT l.history_id, m.name, m.invoice_date, l.date_due,
+                   m.payment_reference, l.level_id, l.currency_id,
+                   l.amount_residual, l.amount_credit, l.interest_amount,
+                   l.indemnity_amount
+              FROM followup_history_line l
+              JOIN account_move m ON m.id = l.move_id
+             WHERE l.history_id = ANY(%s)
+             ORDER BY l.history_id, l.date_due, l.move_id
+            """,
+            [self.ids],
+        )
+        rows_by_action = defaultdict(list)
+        for action_id, *values in self.env.cr.fetchall():
+            rows_by_action[action_id].append(DisplayRow(*values))
+        return rows_by_action
+
+    def _followup_display_values(  # noqa: PLR0913 - the batch's shared lookups
+        self, rows, currency_data, formatter, level_names, texts, eur
+    ):
+        currencies, money_formats = currency_data
         totals = [
             {
                 "currency": currency.name,
@@ -197,50 +254,32 @@ class FollowupHistoryRender(models.AbstractModel):
             }
             for currency, (invoiced, credited, claimed) in sorted(
                 totals_by_currency(
-                    (line.currency_id, line.amount_residual, line.amount_credit)
-                    for line in lines
+                    (
+                        currencies[row.currency_id],
+                        float(row.amount_residual or 0),
+                        float(row.amount_credit or 0),
+                    )
+                    for row in rows
                 ).items(),
                 key=lambda item: item[0].name,
             )
         ]
         claimed = [total["claimed"] for total in totals]
         credited = [total["credited"] for total in totals if total["has_credit"]]
-        legal = []
-        if self.legal_regime:
-            for currency, currency_lines in lines.grouped("currency_id").items():
-                label = (
-                    texts["indemnity"]
-                    if currency == eur
-                    else texts["indemnity_converted"]
-                    % {"currency": currency.name, "date": formatter.date(self.date)}
-                )
-                legal.append(
-                    {
-                        "currency": currency.name,
-                        "interest": formatter.amount(
-                            sum(currency_lines.mapped("interest_amount")), currency
-                        ),
-                        "indemnity_label": label,
-                        "indemnity": formatter.amount(
-                            sum(currency_lines.mapped("indemnity_amount")), currency
-                        ),
-                    }
-                )
         return {
             "lines": [
                 {
-                    "name": line.move_id.name,
-                    "invoice_date": formatter.date(line.move_id.invoice_date),
-                    "due_date": formatter.date(line.date_due),
-                    "days_overdue": days_overdue(line.date_due, self.date),
-                    "payment_reference": line.move_id.payment_reference
-                    or line.move_id.name,
-                    "level": level_names.get(line.level_id.id) or "",
-                    "amount_due": formatter.amount(
-                        line.amount_residual, line.currency_id
+                    "name": row.name,
+                    "invoice_date": formatter.date(row.invoice_date),
+                    "due_date": formatter.date(row.date_due),
+                    "days_overdue": days_overdue(row.date_due, self.date),
+                    "payment_reference": row.payment_reference or row.name,
+                    "level": level_names.get(row.level_id) or "",
+                    "amount_due": formatter.amount_in(
+                        float(row.amount_residual or 0), money_formats[row.currency_id]
                     ),
                 }
-                for line in lines
+                for row in rows
             ],
             "totals": totals,
             "claim": (
@@ -253,8 +292,40 @@ class FollowupHistoryRender(models.AbstractModel):
             "credit": texts["credit"] % {"credit": ", ".join(credited)}
             if credited
             else "",
-            "legal": legal,
+            "legal": self._followup_legal_values(
+                rows, currencies, formatter, texts, eur
+            )
+            if self.legal_regime
+            else [],
         }
+
+    def _followup_legal_values(self, rows, currencies, formatter, texts, eur):
+        """The late-payment amounts per currency, with the indemnity's wording."""
+        sums = {}
+        for row in rows:
+            interest, indemnity = sums.get(row.currency_id, (0.0, 0.0))
+            sums[row.currency_id] = (
+                interest + float(row.interest_amount or 0),
+                indemnity + float(row.indemnity_amount or 0),
+            )
+        legal = []
+        for currency_id, (interest, indemnity) in sums.items():
+            currency = currencies[currency_id]
+            label = (
+                texts["indemnity"]
+                if currency == eur
+                else texts["indemnity_converted"]
+                % {"currency": currency.name, "date": formatter.date(self.date)}
+            )
+            legal.append(
+                {
+                    "currency": currency.name,
+                    "interest": formatter.amount(interest, currency),
+                    "indemnity_label": label,
+                    "indemnity": formatter.amount(indemnity, currency),
+                }
+            )
+        return legal
 
     def _followup_legal_basis(self):
         """The sentence that states the law of the late-payment amounts."""

@@ -50,15 +50,26 @@ class ReminderFormatter:
 
     def amount(self, value, currency):
         """``value`` in ``currency`` as Odoo's ``formatLang`` shows it."""
-        digits = currency.decimal_places
+        return self.amount_in(value, currency_format(currency))
+
+    def amount_in(self, value, money_format):
+        """``value`` formatted with a :func:`currency_format`: the way to format
+        many amounts of a few currencies without reading them each time."""
+        digits, symbol, position = money_format
         rounded = float_round(
             value, precision_digits=digits, rounding_method="HALF-EVEN"
         )
         integer, _dot, decimals = f"{rounded:.{digits}f}".partition(".")
         integer = intersperse(integer, self._grouping, self._thousands_sep)[0]
         text = f"{integer}{self._decimal_point}{decimals}" if decimals else integer
-        if not currency.symbol:
+        if not symbol:
             return text
-        if currency.position == "after":
-            return f"{text}{NON_BREAKING_SPACE}{currency.symbol}"
-        return f"{currency.symbol}{NON_BREAKING_SPACE}{text}"
+        if position == "after":
+            return f"{text}{NON_BREAKING_SPACE}{symbol}"
+        return f"{symbol}{NON_BREAKING_SPACE}{text}"
+
+
+def currency_format(currency):
+    """(decimal places, symbol, position) of a currency, for
+    :meth:`ReminderFormatter.amount_in`."""
+    return currency.decimal_places, currency.symbol, currency.position
