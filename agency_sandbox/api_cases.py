@@ -157,7 +157,10 @@ def preview_case(sb, request):
     country, state = debtor["countryAlpha2"], debtor["stateAlpha2"]
     partner = pricing.partner_for(country, settings["covered_countries"])
     buckets = values["buckets"]
-    if values["dueDate"]:
+    if values["claimLines"]:
+        # The same ledger gives the same age buckets as on POST /cases.
+        buckets = pricing.buckets_from_lines(values["claimLines"], sb.today())
+    elif values["dueDate"]:
         buckets = pricing.buckets_from_due_date(
             values["amountCents"], values["dueDate"], sb.today()
         )
@@ -167,6 +170,11 @@ def preview_case(sb, request):
     result = {
         "isEligible": partner is not None,
         "ineligibilityReason": None if partner else NO_PARTNER,
+        "ineligibilityReasonCode": None if partner else "NoGeographicCoverage",
+        # The sandbox's partners declare no minimum and it converts no currency.
+        "applicableMinimumAmount": None,
+        "applicableMinimumCurrencyCode": None,
+        "amountCheckUnavailable": False,
         "partnerAssignment": {
             "collectionPartnerId": partner["id"],
             "partnerName": partner["name"],
@@ -421,7 +429,7 @@ def get_timeline(sb, request, case_id):
         rows = db.execute(
             "SELECT doc FROM timeline WHERE case_id = ? ORDER BY seq", (case["id"],)
         )
-        items = [load_doc(row) for row in rows]
+        items = [dto.timeline_item_dto(load_doc(row)) for row in rows]
     return json_response(200, {"items": items, "currentEngagementPhase": case["phase"]})
 
 

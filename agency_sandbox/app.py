@@ -8,6 +8,7 @@ a ``lost_response`` fault, which drops the connection after the work was committ
 Control requests (``/_sandbox/...``) skip faults and authentication.
 """
 
+import json
 import logging
 import socket
 import struct
@@ -19,10 +20,12 @@ from werkzeug.wrappers import Request, Response
 
 from . import api_cases, api_test, api_webhooks, control, faults, idempotency
 from .http import (
+    JSON_TYPES,
     HttpError,
     api_error,
     business_error,
     business_error_item,
+    problem_details,
     validation_error,
 )
 from .store import dumps
@@ -31,16 +34,42 @@ LOG = logging.getLogger("agency_sandbox")
 SECRET_HEADERS = frozenset(
     {"xapikey", "authorization", "cookie", "proxy-authorization"}
 )
-MAX_LOGGED_BODY = 64 * 1024
+# A create body with 1,000 claim lines is about 100 KB: it must fit whole.
+MAX_LOGGED_BODY = 256 * 1024
 DROP_CLOSE, DROP_RESET = "close", "reset"
+
+
+def logged_body(request):
+    """What the request log keeps of a body: ``(body, truncated)``.
+
+    A JSON body up to ``MAX_LOGGED_BODY`` bytes is kept as the parsed document (so a
+    test can compare, say, the exact ``claimLines`` a client sent); a longer or
+    unparsable one, and any ``text/*`` body, as text cut to that size; other bodies
+    (multipart uploads, consumed by the form parser) not at all.
+    """
+    mimetype = request.mimetype or ""
+    is_json = mimetype in JSON_TYPES or mimetype.endswith("+json")
+    if not is_json and not mimetype.startswith("text/"):
+        return None, False
+    raw = request.get_data()
+    if len(raw) > MAX_LOGGED_BODY:
+        return raw[:MAX_LOGGED_BODY].decode("utf-8", "replace"), True
+    if is_json:
+        try:
+            return json.loads(raw), False
+        except ValueError:
+            pass
+    return raw.decode("utf-8", "replace"), False
 
 
 class Options:
     """How a route is served."""
 
-    def __init__(self, auth=True, idempotent=False):
+    def __init__(self, auth=True, idempotent=False, problem_details=False):
         self.auth = auth
         self.idempotent = idempotent
+        # Errors as ``ProblemDetails`` instead of ``ApiErrorResponseDto``.
+        self.problem_details = problem_details
 
 
 def _routes():
@@ -54,6 +83,9 @@ def _routes():
             opts = options
             if handler is api_cases.create_case:
                 opts = Options(idempotent=True)
+            elif handler is api_cases.users:
+                # The spec documents GET /users' 400, 401 and 500 as ProblemDetails.
+                opts = Options(problem_details=True)
             yield Rule(path, methods=methods, endpoint=handler), opts
 
 
@@ -125,6 +157,12 @@ class SandboxApp:
         except MethodNotAllowed:
             return api_error(405, "MethodNotAllowed", f"{request.method} not allowed.")
         opts = self.options[handler]
+        response = self._handle(request, handler, args, opts, fault)
+        if opts.problem_details and response.status_code >= 400:
+            response = problem_details(response, request.path)
+        return response
+
+    def _handle(self, request, handler, args, opts, fault):
         if opts.auth and not self.sb.key_matches(request.headers.get("XApiKey")):
             return api_error(
                 401, "Unauthorized", "Missing or invalid API key (XApiKey header)."
@@ -192,9 +230,7 @@ class SandboxApp:
             name: ("***" if name.lower() in SECRET_HEADERS else value)
             for name, value in request.headers.items()
         }
-        textual = (request.mimetype or "").startswith(("application/json", "text/"))
-        # Multipart bodies were consumed by the form parser; only text is kept anyway.
-        body = request.get_data() if textual else b""
+        body, truncated = logged_body(request)
         entry = {
             "at": self.sb.clock.stamp(),
             "method": request.method,
@@ -205,10 +241,9 @@ class SandboxApp:
             "durationMs": int((time.monotonic() - started) * 1000),
             "headers": headers,
             "idempotencyKey": request.headers.get("Idempotency-Key"),
-            "bodySize": request.content_length or len(body),
-            "body": body[:MAX_LOGGED_BODY].decode("utf-8", "replace")
-            if textual
-            else None,
+            "bodySize": request.content_length or len(request.get_data()),
+            "body": body,
+            "bodyTruncated": truncated,
         }
         with self.sb.store.tx() as db:
             cursor = db.execute(

@@ -14,6 +14,7 @@ another currency is recorded as reported but moves no balance (the sandbox conve
 nothing), which lets a connector's currency checks be exercised.
 """
 
+import json
 import secrets
 import string
 import uuid
@@ -119,7 +120,10 @@ def create(sb, db, values, raw_body, partner, pending_contracts):
     """Create the case a validated request describes; queue ``case.created``."""
     settings = sb.settings(db)
     now = sb.clock.stamp()
+    # Claim lines are a pricing input only (spec): the total and the age buckets are
+    # derived from them here, then the lines are dropped, not stored with the case.
     lines, given = values["claimLines"], values["buckets"]
+    values = {key: value for key, value in values.items() if key != "claimLines"}
     today = sb.today()
     if lines:
         buckets = pricing.buckets_from_lines(lines, today)
@@ -164,7 +168,7 @@ def create(sb, db, values, raw_body, partner, pending_contracts):
         "disputeStatus": None,
         "validation": {"items": [], "requestedAt": None, "creditorRespondedAt": None},
         "values": values,
-        "rawBody": raw_body,
+        "rawBody": stored_body(raw_body),
     }
     if case["lifecycle"] == "Active":
         _enter_active(case, now, settings)
@@ -172,6 +176,21 @@ def create(sb, db, values, raw_body, partner, pending_contracts):
     timeline(sb, db, case, "CaseCreated", "Case created", "Case submitted via API.")
     events.emit(sb, db, "case.created", case, events.case_data(case))
     return case
+
+
+def stored_body(raw_body):
+    """The create body as the case keeps it: verbatim, unless it carried
+    ``claimLines`` (any casing), which are dropped before storing as the spec says
+    the lines are; the request log keeps what was sent."""
+    try:
+        document = json.loads(raw_body)
+    except ValueError:
+        return raw_body
+    if not isinstance(document, dict) or not any(
+        str(key).lower() == "claimlines" for key in document
+    ):
+        return raw_body
+    return dumps({k: v for k, v in document.items() if k.lower() != "claimlines"})
 
 
 def _initial_lifecycle(values, settings, pending_contracts):

@@ -2,10 +2,10 @@
 
 It plays the collection partner (activate, ask for details, pause, register and
 delete payments, chat, close with a close code), shows everything the sandbox received
-(cases with their raw bodies and claim lines, files, chats, idempotency keys, the
-request log, webhook deliveries and their attempts), resets state, and sets fault
-rules and settings. No API key is needed: the server listens on loopback by default.
-Partner actions answer with the case as ``GET /cases/{id}`` shows it.
+(cases with their create bodies, files, chats, idempotency keys, the request log with
+the bodies as sent, webhook deliveries and their attempts), resets state, and sets
+fault rules and settings. No API key is needed: the server listens on loopback by
+default. Partner actions answer with the case as ``GET /cases/{id}`` shows it.
 """
 
 from werkzeug.utils import redirect
@@ -126,7 +126,8 @@ def delete_fault(sb, request, fault_id):
 
 
 def list_cases(sb, request):
-    """Every case as stored: raw create body, normalised values, claim lines..."""
+    """Every case as stored: create body and normalised values (without the claim
+    lines, which are not stored), buckets, balances, partner..."""
     with sb.store.tx() as db:
         rows = db.execute("SELECT doc FROM cases ORDER BY rowid").fetchall()
     return json_response(200, [load_doc(row) for row in rows])

@@ -205,6 +205,19 @@ def file_dto(meta, base_url):
     }
 
 
+def timeline_item_dto(item):
+    """``TimelineItemDto``; ``relatedCases`` is for merge entries, which the sandbox
+    never writes, so it is always null."""
+    return {
+        "date": item["date"],
+        "type": item["type"],
+        "title": item["title"],
+        "description": item["description"],
+        "relatedCases": item.get("relatedCases"),
+        "actor": item["actor"],
+    }
+
+
 def webhook_dto(sub, with_secret=False):
     """``WebhookDto``; the secret only when just created or regenerated."""
     keys = ("id", "url", "events", "isActive", "createdUtc", "updatedUtc")

@@ -1,22 +1,31 @@
 """Request parsing and the spec's response shapes.
 
-Errors follow the spec's two bodies: ``ApiErrorResponseDto`` (``error``, ``message``,
-``businessErrors``) for 400/401/404/409/429/5xx, and ``BusinessErrorResponseApiDTO``
-(``businessErrors`` + ``signingHandoff``) for the 422 of ``POST /cases``. Field
-validation errors are an ``ApiErrorResponseDto`` that also carries ``errors``, the
-object "with field names as keys and error arrays as values" the create endpoint's
-description promises, so a client can read either.
+Errors follow the spec's bodies: ``ApiErrorResponseDto`` (``error``, ``message``,
+``businessErrors``) for 400/401/404/409/429/5xx, ``BusinessErrorResponseApiDTO``
+(``businessErrors`` + ``signingHandoff``) for the 422 of ``POST /cases``, and
+``ProblemDetails`` for the errors of ``GET /users``, the one endpoint documenting it.
+Field validation errors are an ``ApiErrorResponseDto`` that also carries ``errors``,
+the object "with field names as keys and error arrays as values" the create
+endpoint's description promises, so a client can read either.
 """
 
 import json
 import uuid
 from decimal import Decimal
 
+from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.wrappers import Response
 
 from .store import dumps
 
 JSON_TYPES = ("application/json", "text/json", "application/json-patch+json")
+# ``ProblemDetails.type`` of the statuses ASP.NET describes (RFC 9110 sections).
+PROBLEM_TYPES = {
+    400: "https://tools.ietf.org/html/rfc9110#section-15.5.1",
+    401: "https://tools.ietf.org/html/rfc9110#section-15.5.2",
+    404: "https://tools.ietf.org/html/rfc9110#section-15.5.5",
+    500: "https://tools.ietf.org/html/rfc9110#section-15.6.1",
+}
 
 
 class HttpError(Exception):
@@ -78,6 +87,31 @@ def business_error(items, combined_signing_url=None):
 def not_found(what="Resource"):
     """404 ``ApiErrorResponseDto``."""
     return api_error(404, "NotFound", f"{what} not found.")
+
+
+def problem_details(response, instance):
+    """The ``ProblemDetails`` form of an ``ApiErrorResponseDto`` error response.
+
+    ``GET /users`` documents its 400, 401 and 500 with this shape (``type``,
+    ``title``, ``status``, ``detail``, ``instance``); field errors stay in
+    ``errors``, as ASP.NET's ``ValidationProblemDetails`` has them.
+    """
+    try:
+        payload = json.loads(response.get_data())
+    except ValueError:
+        payload = {}
+    status = response.status_code
+    problem = {
+        "type": PROBLEM_TYPES.get(status, "about:blank"),
+        "title": HTTP_STATUS_CODES.get(status, "Error"),
+        "status": status,
+        "detail": payload.get("message"),
+        "instance": instance,
+    }
+    if payload.get("errors"):
+        problem["errors"] = payload["errors"]
+    headers = {k: v for k, v in response.headers.items() if k == "Retry-After"}
+    return json_response(status, problem, headers)
 
 
 def read_json(request):

@@ -186,7 +186,8 @@ class SandboxControl:
         return self.control("POST", f"/cases/{case_id}/adjust", changes)
 
     def cases(self):
-        """Every stored case with its raw create body and claim lines."""
+        """Every stored case with its create body (claim lines are not stored: the
+        request log has the body as sent)."""
         return self.control("GET", "/cases")
 
     def case(self, case_id):
@@ -198,7 +199,11 @@ class SandboxControl:
         return self.control("GET", "/files")
 
     def request_log(self, method=None, path=None):
-        """The request log, optionally filtered by method and exact path."""
+        """The request log, optionally filtered by method and exact path.
+
+        Each entry's ``body`` is the JSON document sent (parsed), the text of a text
+        body, or None; ``bodyTruncated`` tells when a long body was cut.
+        """
         query = "&".join(
             f"{name}={value}"
             for name, value in (("method", method), ("path", path))

@@ -18,6 +18,7 @@ from decimal import Decimal
 from . import geo
 
 MAX_CLAIM_LINES = 1000
+EARLIEST_LINE_DUE_DATE = date(2000, 1, 1)
 MAX_AMOUNT = Decimal("1000000000000")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 BUCKETS = (
@@ -218,7 +219,16 @@ def validate_buckets(check, body, amount_cents):
 
 
 def validate_claim_lines(check, raw_lines):
-    """Validate ``claimLines``; return normalised lines (amounts in cents)."""
+    """Validate ``claimLines`` (``ClaimLineDto`` items); return the usable lines.
+
+    A line is ``dueDate`` (required, 2000-01-01 or later, not in the future),
+    ``amount`` (the outstanding balance: > 0, at most 2 decimals) and an optional
+    ``reference``, which serves only to reject the same invoice sent twice; any
+    other property is ignored, like every unknown property. The lines come back as
+    ``{"dueDate", "amountCents"}`` for the caller to derive the total, the age
+    buckets and the default case due date from; they are a pricing input only and
+    are never stored.
+    """
     if not isinstance(raw_lines, list):
         check.add("ClaimLines", "The ClaimLines field must be an array.")
         return []
@@ -227,7 +237,7 @@ def validate_claim_lines(check, raw_lines):
     if len(raw_lines) > MAX_CLAIM_LINES:
         check.add("ClaimLines", f"At most {MAX_CLAIM_LINES} claim lines are accepted.")
         return []
-    lines = []
+    lines, seen = [], {}
     for index, raw in enumerate(raw_lines):
         prefix = f"ClaimLines[{index}]"
         line = insensitive(raw)
@@ -235,45 +245,58 @@ def validate_claim_lines(check, raw_lines):
             check.add(prefix, f"{prefix} must be an object.")
             continue
         due = check.day(line, "duedate", f"{prefix}.DueDate", required=True)
-        issued = check.day(line, "invoicedate", f"{prefix}.InvoiceDate")
-        if due and issued and issued > due:
-            check.add(f"{prefix}.InvoiceDate", "InvoiceDate must not be after DueDate.")
+        if due is not None and due < EARLIEST_LINE_DUE_DATE:
+            check.add(f"{prefix}.DueDate", "'DueDate' must be on or after 2000-01-01.")
+            due = None
+        amount = check.amount(line, "amount", f"{prefix}.Amount", required=True)
+        reference = check.text(line, "reference", f"{prefix}.Reference")
+        if reference is not None and reference in seen:
+            check.add(
+                f"{prefix}.Reference",
+                f"Invoice '{reference}' is already on ClaimLines[{seen[reference]}]; "
+                "send each invoice once.",
+            )
+        elif reference is not None:
+            seen[reference] = index
         lines.append(
-            {
-                "invoiceNumber": check.text(
-                    line, "invoicenumber", f"{prefix}.InvoiceNumber", 50
-                ),
-                "invoiceDate": issued.isoformat() if issued else None,
-                "dueDate": due.isoformat() if due else None,
-                "amountCents": check.amount(
-                    line, "amount", f"{prefix}.Amount", required=True
-                ),
-            }
+            {"dueDate": due.isoformat() if due else None, "amountCents": amount}
         )
     return lines
 
 
-def _principal(check, body):
-    """Amount, buckets, claim lines and derived due date of a create request."""
-    has_amount = body.get("amounttorecover") is not None
-    has_lines = body.get("claimlines") is not None
-    if has_amount and has_lines:
+def _omitted_or_zero(value):
+    """Whether ``amountToRecover`` may go with ``claimLines`` (absent or 0)."""
+    return value is None or (
+        isinstance(value, int | Decimal) and not isinstance(value, bool) and value == 0
+    )
+
+
+def _principal(check, body, preview=False):
+    """Amount (cents), age buckets and claim lines of a create or preview request.
+
+    With ``claimLines`` the total is their sum and ``amountToRecover`` must be
+    omitted or 0; the age buckets (and, on the preview, ``dueDate``) must not be
+    sent. Without them ``amountToRecover`` is required.
+    """
+    if body.get("claimlines") is None:
+        amount = check.amount(body, "amounttorecover", "AmountToRecover", required=True)
+        return amount, validate_buckets(check, body, amount), []
+    if not _omitted_or_zero(body.get("amounttorecover")):
         check.add(
-            "ClaimLines", "Provide either AmountToRecover or ClaimLines, not both."
+            "ClaimLines",
+            "Send ClaimLines instead of AmountToRecover (omit it or send 0), not both.",
         )
-        return None, None, [], None
-    if has_lines:
-        for name, key in BUCKETS:
-            if body.get(name) is not None:
-                check.add(key, f"{key} cannot be combined with ClaimLines.")
-        lines = validate_claim_lines(check, body["claimlines"])
-        if any(line["amountCents"] is None or not line["dueDate"] for line in lines):
-            return None, None, lines, None
-        total = sum(line["amountCents"] for line in lines)
-        oldest = min((line["dueDate"] for line in lines), default=None)
-        return total, None, lines, parse_day(oldest) if oldest else None
-    amount = check.amount(body, "amounttorecover", "AmountToRecover", required=True)
-    return amount, validate_buckets(check, body, amount), [], None
+    for name, key in BUCKETS:
+        if body.get(name) is not None:
+            check.add(key, f"{key} cannot be combined with ClaimLines.")
+    if preview and body.get("duedate") is not None:
+        check.add("DueDate", "DueDate cannot be combined with ClaimLines.")
+    lines = validate_claim_lines(check, body["claimlines"])
+    if not lines or any(
+        line["amountCents"] is None or not line["dueDate"] for line in lines
+    ):
+        return None, None, lines
+    return sum(line["amountCents"] for line in lines), None, lines
 
 
 def validate_create_request(raw_body, latest_date, team_emails=()):
@@ -296,10 +319,20 @@ def validate_create_request(raw_body, latest_date, team_emails=()):
     explicit_due = check.day(body, "duedate", "DueDate")
     if explicit_due and invoice_date and explicit_due < invoice_date:
         check.add("DueDate", "DueDate must be on or after Date.")
-    amount, buckets, lines, derived_due = _principal(check, body)
+    amount, buckets, lines = _principal(check, body)
+    # Without a case dueDate, the oldest line's due date becomes the case's, so the
+    # claim date must not come after it (a 400 on Date, as the spec says).
+    derived_due = None
+    if amount is not None and lines:
+        derived_due = parse_day(min(line["dueDate"] for line in lines))
+    omitted_due = body.get("duedate") is None
+    if derived_due and omitted_due and invoice_date and invoice_date > derived_due:
+        check.add(
+            "Date",
+            "'Date' must not be later than the earliest ClaimLines due date "
+            f"({derived_due.isoformat()}) when DueDate is omitted.",
+        )
     due = explicit_due or derived_due or invoice_date
-    if derived_due and not explicit_due and derived_due > latest_date:
-        check.add("DueDate", "'DueDate' cannot be in the future.")
     assigned = check.text(body, "assigneduseremail", "AssignedUserEmail", 320)
     if assigned is not None and assigned.lower() not in team_emails:
         check.add("AssignedUserEmail", f"'{assigned}' is not an active team member.")
@@ -310,6 +343,7 @@ def validate_create_request(raw_body, latest_date, team_emails=()):
         "dueDate": due.isoformat() if due else None,
         "amountCents": amount,
         "buckets": buckets,
+        # A pricing input only: cases.create derives the buckets and drops them.
         "claimLines": lines,
         "comments": check.text(body, "comments", "Comments", 4000),
         "claimDescription": check.text(
@@ -342,7 +376,12 @@ def validate_create_request(raw_body, latest_date, team_emails=()):
 
 
 def validate_preview_request(raw_body, latest_date):
-    """Validate a ``PreviewCaseRequestApiViewModel``; return ``(errors, values)``."""
+    """Validate a ``PreviewCaseRequestApiViewModel``; return ``(errors, values)``.
+
+    The amount is ``amountToRecover`` (with optional age buckets or ``dueDate``) or
+    ``claimLines``, which exclude the other three; the debtor is a
+    ``PreviewDebtorDto`` whose codes are exactly two characters long.
+    """
     body = insensitive(raw_body)
     check = Checker(latest_date)
     if body is None:
@@ -351,8 +390,7 @@ def validate_preview_request(raw_body, latest_date):
     currency = check.text(body, "currencycode", "CurrencyCode", required=True)
     if currency is not None and (len(currency) != 3 or not currency.isalpha()):
         check.add("CurrencyCode", "CurrencyCode must be a 3-letter ISO 4217 code.")
-    amount = check.amount(body, "amounttorecover", "AmountToRecover", required=True)
-    buckets = validate_buckets(check, body, amount)
+    amount, buckets, lines = _principal(check, body, preview=True)
     due = check.day(body, "duedate", "DueDate")
     if due is not None and buckets is not None:
         check.add("DueDate", "DueDate cannot be combined with the age bucket fields.")
@@ -361,11 +399,25 @@ def validate_preview_request(raw_body, latest_date):
         "currency": (currency or "").upper(),
         "amountCents": amount,
         "buckets": buckets,
+        "claimLines": lines,
         "dueDate": due,
-        "debtor": validate_debtor(check, body.get("debtor"), preview=True),
+        "debtor": _preview_debtor(check, body.get("debtor")),
         "returnUrl": return_url if _absolute_http(return_url) else None,
     }
     return check.errors, values
+
+
+def _preview_debtor(check, raw):
+    """``PreviewDebtorDto``: as ``DebtorDto`` for routing, but its ``stateAlpha2``
+    is exactly two characters (the spec's min/max length), so ``US-CA`` or
+    ``California``, which ``POST /cases`` accepts, are a 400 here."""
+    values = validate_debtor(check, raw, preview=True)
+    state = (insensitive(raw) or {}).get("statealpha2")
+    key = "Debtor.StateAlpha2"
+    if isinstance(state, str) and len(state.strip()) not in (0, 2):
+        if key not in check.errors:
+            check.add(key, f"The {key} field must be exactly 2 characters long.")
+    return values
 
 
 def _absolute_http(url):

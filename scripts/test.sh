@@ -176,7 +176,9 @@ if [ "$skip_lint" = 0 ]; then
         fi
     }
     lint_paths=()
-    for path in "$RF_MODULE" tests bench; do [ -e "$path" ] && lint_paths+=("$path"); done
+    for path in "$RF_MODULE" agency_sandbox tests bench; do
+        [ -e "$path" ] && lint_paths+=("$path")
+    done
     lint ruff "$RF_VENV/bin/ruff" check "${lint_paths[@]}"
     lint ruff-format "$RF_VENV/bin/ruff" format --check "${lint_paths[@]}"
     lint pylint-odoo "$RF_VENV/bin/pylint" --rcfile=.pylintrc "$RF_MODULE"

@@ -8,9 +8,11 @@ signatures the tests check with their own HMAC computation.
 import base64
 import hashlib
 import hmac
+import json
 import sys
 import threading
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -50,6 +52,10 @@ def receiver():
 
 def lines(*pairs):
     return [{"amount": amount, "dueDate": due} for amount, due in pairs]
+
+
+def days_ago(days):
+    return (datetime.now(UTC).date() - timedelta(days=days)).isoformat()
 
 
 def new_case(agency, **changes):
@@ -93,6 +99,19 @@ def test_me_returns_the_creditor_profile(agency):
     assert response.json()["companyName"] == "Sandbox Creditor ApS"
 
 
+def test_users_errors_are_problem_details_as_the_spec_documents(agency):
+    unauthorized = requests.get(agency.url("/users"), timeout=10)
+    assert unauthorized.status_code == 401
+    assert unauthorized.json()["title"] == "Unauthorized"
+    assert set(unauthorized.json()) == {"type", "title", "status", "detail", "instance"}
+    assert (unauthorized.json()["status"], unauthorized.json()["instance"]) == (
+        401, "/users"
+    )  # fmt: skip
+    too_big = agency.api("GET", "/users", params={"PageSize": 101}).json()
+    assert too_big["status"] == 400 and "PageSize" in too_big["errors"]
+    assert agency.api("GET", "/users").json()["users"]
+
+
 # Creating cases
 
 
@@ -109,12 +128,101 @@ def test_claim_lines_are_totalled_and_the_oldest_due_date_is_the_case_due_date(
     agency,
 ):
     claim = lines((100.25, "2025-03-01"), (200, "2024-12-31"), (50, "2025-01-31"))
-    case = new_case(agency, amountToRecover=None, dueDate=None, claimLines=claim)
-    assert case["grossAmount"] == 350.25
+    case = new_case(
+        agency, amountToRecover=None, dueDate=None, date="2024-12-01", claimLines=claim
+    )
+    assert case["grossAmount"] == 350.25 and case["remainder"] == 350.25
     assert case["dueDate"] == "2024-12-31T00:00:00Z"
+
+
+# The spec's example: {"dueDate", "amount" (outstanding balance), "reference"}.
+SPEC_LINES = [
+    {"dueDate": "2024-01-15", "amount": 423.42, "reference": "INV-1001"},
+    {"dueDate": "2025-05-02", "amount": 700.87, "reference": "INV-1042"},
+]
+BY_SPEC_LINES = {"amountToRecover": None, "dueDate": None, "date": "2024-01-01"}
+
+
+def test_claim_lines_with_references_as_the_spec_shows_them_are_accepted(agency):
+    case = new_case(agency, claimLines=SPEC_LINES, **BY_SPEC_LINES)
+    assert case["grossAmount"] == 1124.29
+    assert case["dueDate"] == "2024-01-15T00:00:00Z"
+    assert case["blendedAgeUpliftPoints"] is not None
+
+
+def test_amount_to_recover_of_zero_may_go_with_claim_lines(agency):
+    body = {**BY_SPEC_LINES, "amountToRecover": 0}
+    assert new_case(agency, claimLines=SPEC_LINES, **body)["grossAmount"] == 1124.29
+
+
+def test_age_buckets_are_derived_from_the_claim_lines(agency):
+    claim = lines((300, days_ago(800)), (200, days_ago(400)), (100, days_ago(10)))
+    body = {**BY_SPEC_LINES, "date": days_ago(900)}
+    case = new_case(agency, claimLines=claim, **body)
+    assert case["grossAmount"] == 600 and case["dueDate"].startswith(days_ago(800))
     stored = agency.case(case["id"])
-    cents = [line["amountCents"] for line in stored["values"]["claimLines"]]
-    assert cents == [10025, 20000, 5000] and '"claimLines"' in stored["rawBody"]
+    assert stored["buckets"] == {"over6": 50000, "over12": 50000, "over24": 30000}
+    # ((A12 - A24) x 10 + A24 x 20) / total = (200 x 10 + 300 x 20) / 600
+    assert case["blendedAgeUpliftPoints"] == 13.33
+
+
+def test_invoice_number_and_invoice_date_are_not_claim_line_fields(agency):
+    # Unknown properties are ignored: neither a long invoiceNumber, nor one sent
+    # twice, nor an invoiceDate after the due date is checked any more.
+    old_style = [
+        {"dueDate": D, "amount": 10, "invoiceNumber": "N" * 60, "invoiceDate": E},
+        {"dueDate": D, "amount": 20, "invoiceNumber": "N" * 60, "invoiceDate": E},
+    ]
+    body = {**BY_SPEC_LINES, "creditorReference": "A"}
+    case = new_case(agency, claimLines=old_style, **body)
+    assert case["grossAmount"] == 30
+    # ``reference`` is the field: the same invoice twice is refused.
+    twice = [{**line, "reference": "INV-1"} for line in old_style]
+    body = sample_case_body(claimLines=twice, **BY_SPEC_LINES, creditorReference="B")
+    response = agency.create_case(body)
+    assert response.status_code == 400
+    assert list(response.json()["errors"]) == ["ClaimLines[1].Reference"]
+
+
+def test_date_after_the_earliest_line_due_date_is_400_on_date(agency):
+    claim = lines((10, "2025-01-10"), (20, "2025-03-01"))
+    late = sample_case_body(claimLines=claim, **NA, dueDate=None, date="2025-01-11")
+    response = agency.create_case(late)
+    assert response.status_code == 400
+    assert list(response.json()["errors"]) == ["Date"]
+    # an explicit case dueDate is honoured instead of the oldest line's
+    explicit = {**late, "dueDate": "2025-02-01"}
+    case = agency.create_case(explicit).json()
+    assert case["dueDate"] == "2025-02-01T00:00:00Z" and case["grossAmount"] == 30
+
+
+def test_claim_lines_are_not_stored_nor_shown(agency):
+    case = new_case(agency, claimLines=SPEC_LINES, **BY_SPEC_LINES)
+    stored = agency.case(case["id"])
+    assert "claimLines" not in stored["values"]
+    assert "claimLines" not in json.loads(stored["rawBody"])
+    for shown in (json.dumps(stored), json.dumps(fetch(agency, case))):
+        assert "INV-1001" not in shown and "423.42" not in shown
+        assert "claimlines" not in shown.lower()
+
+
+def test_request_log_keeps_the_claim_lines_as_sent(agency):
+    agency.create_case(sample_case_body(claimLines=SPEC_LINES, **BY_SPEC_LINES))
+    entry = agency.request_log(method="POST", path="/cases")[0]
+    assert entry["body"]["claimLines"] == SPEC_LINES
+    assert entry["bodyTruncated"] is False
+
+
+def test_request_log_keeps_a_1000_line_body_whole(agency):
+    claim = [
+        {"dueDate": D, "amount": 1.01, "reference": f"INVOICE-{n:06d}"}
+        for n in range(1000)
+    ]
+    case = new_case(agency, claimLines=claim, **BY_SPEC_LINES)
+    assert case["grossAmount"] == 1010
+    entry = agency.request_log(method="POST", path="/cases")[0]
+    assert entry["bodySize"] > 64 * 1024 and entry["bodyTruncated"] is False
+    assert entry["body"]["claimLines"] == claim
 
 
 def test_skip_verification_starts_with_the_partner_verification(agency):
@@ -127,11 +235,15 @@ def test_us_debtor_accepts_a_full_state_name(agency):
     assert case["debtor"]["stateAlpha2"] == "CA"
 
 
-D, NA = "2025-01-01", {"amountToRecover": None}
+D, E, NA = "2025-01-01", "2025-01-20", {"amountToRecover": None}
 
 
 def by_lines(*pairs):
     return {"claimLines": lines(*pairs), **NA}
+
+
+def by_lines_with(**fields):
+    return {"claimLines": [{"amount": 1, "dueDate": D, **fields}], **NA}
 
 
 def debtor(**fields):
@@ -151,6 +263,15 @@ INVALID = {  # test id: (expected error key, changes to the sample body)
     "line_3_decimals": ("ClaimLines[0].Amount", by_lines((1.001, D))),
     "line_no_due_date": ("ClaimLines[2].DueDate", by_lines((1, D), (2, D), (3, None))),
     "over_1000_lines": ("ClaimLines", by_lines(*[(1, D)] * 1001)),
+    "line_before_2000": ("ClaimLines[0].DueDate", by_lines((1, "1999-12-31"))),
+    "line_in_future": ("ClaimLines[1].DueDate", by_lines((1, D), (1, "2999-01-01"))),
+    "line_reference_not_text": (
+        "ClaimLines[0].Reference", by_lines_with(reference=7)
+    ),
+    "bucket_and_lines": (
+        "AmountToRecoverOver6Months",
+        {**by_lines((1, D)), "amountToRecoverOver6Months": 1},
+    ),
     "bucket_alone": ("AmountToRecoverOver24Months", {"amountToRecoverOver12Months": 1}),
     "long_creditor_reference": ("CreditorReference", {"creditorReference": "X" * 51}),
     "long_tag": ("Tag", {"tag": "t" * 101}),
@@ -275,6 +396,15 @@ def test_idempotency_key_over_255_characters_is_400(agency):
     response = agency.create_case(idempotency_key="k" * 256)
     assert response.status_code == 400
     assert "Idempotency-Key" in response.json()["errors"]
+
+
+def test_empty_idempotency_key_is_400(agency):
+    # (HTTP strips a field value's surrounding whitespace: "   " arrives empty too)
+    headers = {"Idempotency-Key": ""}
+    response = agency.api("POST", "/cases", headers=headers, json=sample_case_body())
+    assert response.status_code == 400
+    assert "Idempotency-Key" in response.json()["errors"]
+    assert agency.cases() == []
 
 
 def test_idempotency_key_is_kept_for_its_ttl_then_forgotten(agency):
@@ -447,6 +577,60 @@ def test_preview_shows_eligibility_partner_and_age_surcharge(agency):
 def test_preview_of_uncovered_country_is_not_eligible(agency):
     result = preview(agency, "BR")
     assert result["isEligible"] is False and result["ineligibilityReason"]
+    assert result["ineligibilityReasonCode"] == "NoGeographicCoverage"
+    assert result["amountCheckUnavailable"] is False
+    assert result["applicableMinimumAmount"] is None
+    assert preview(agency, "DK")["ineligibilityReasonCode"] is None
+
+
+def test_preview_prices_claim_lines_like_the_age_buckets(agency):
+    claim = lines((300, days_ago(800)), (100, days_ago(10)))
+    by_lines_result = preview(agency, "DK", amountToRecover=None, claimLines=claim)
+    by_buckets = preview(
+        agency, "DK", amountToRecover=400, amountToRecoverOver6Months=300,
+        amountToRecoverOver12Months=300, amountToRecoverOver24Months=300,
+    )  # fmt: skip
+    assert by_lines_result["pricingPreview"] == by_buckets["pricingPreview"]
+    assert by_lines_result["pricingPreview"]["ageSurchargePercentage"] == 11.25
+
+
+def preview_response(agency, **changes):
+    payload = {"currencyCode": "EUR", **changes}
+    payload.setdefault("debtor", {"type": "Company", "countryAlpha2": "DK"})
+    return agency.api("POST", "/cases/preview", json=payload)
+
+
+PREVIEW_INVALID = {  # test id: (expected error key, request fields)
+    "lines_and_due_date": ("DueDate", {"claimLines": lines((1, D)), "dueDate": D}),
+    "lines_and_amount": (
+        "ClaimLines", {"claimLines": lines((1, D)), "amountToRecover": 5}
+    ),
+    "line_reference_twice": (
+        "ClaimLines[1].Reference",
+        {"claimLines": [{"amount": 1, "dueDate": D, "reference": "X"}] * 2},
+    ),
+    "no_amount_nor_lines": ("AmountToRecover", {}),
+    "state_not_two_letters": (
+        "Debtor.StateAlpha2",
+        {"amountToRecover": 5,
+         "debtor": {"type": "Company", "countryAlpha2": "US", "stateAlpha2": "US-CA"}},
+    ),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "key,changes", PREVIEW_INVALID.values(), ids=PREVIEW_INVALID.keys()
+)
+def test_preview_rejects_an_invalid_field_with_a_400(agency, key, changes):
+    response = preview_response(agency, **changes)
+    assert response.status_code == 400, response.text
+    assert list(response.json()["errors"]) == [key]
+
+
+def test_preview_accepts_a_two_letter_us_state(agency):
+    us = {"type": "Company", "countryAlpha2": "US", "stateAlpha2": "CA"}
+    response = preview_response(agency, amountToRecover=5, debtor=us)
+    assert response.json()["result"]["jurisdiction"]["stateAlpha2"] == "CA"
 
 
 # Partner side (control API)
@@ -468,6 +652,18 @@ def test_refused_partner_move_is_409(agency):
     case = new_case(agency)
     with pytest.raises(SandboxError, match="409"):
         agency.pause(case["id"])
+
+
+def test_timeline_items_have_the_spec_fields(agency):
+    case = new_case(agency)
+    agency.activate(case["id"])
+    timeline = agency.api("GET", f"/cases/{case['id']}/timeline").json()
+    assert timeline["currentEngagementPhase"] == "Pre-legal"
+    first = timeline["items"][0]
+    assert list(first) == [
+        "date", "type", "title", "description", "relatedCases", "actor"
+    ]  # fmt: skip
+    assert first["relatedCases"] is None and first["actor"]["type"] == "System"
 
 
 def test_request_for_details_sets_needs_info(agency):
@@ -735,7 +931,19 @@ def test_request_log_masks_the_api_key(agency):
     entry = agency.request_log(method="POST", path="/cases")[0]
     assert entry["status"] == 200 and entry["idempotencyKey"] == "k"
     assert entry["headers"]["Xapikey"] == "***"
-    assert "INV-2025-001" in entry["body"]
+    assert entry["body"] == sample_case_body()
+
+
+def test_request_log_keeps_text_and_cuts_long_bodies(agency):
+    plain = {"Content-Type": "text/plain"}
+    agency.api("POST", "/cases", data="plain words", headers=plain)
+    huge = sample_case_body(comments="x" * (300 * 1024))
+    agency.create_case(huge)
+    text, cut = agency.request_log(method="POST", path="/cases")
+    assert text["status"] == 415 and text["body"] == "plain words"
+    assert text["bodyTruncated"] is False
+    assert cut["status"] == 400 and cut["bodyTruncated"] is True
+    assert cut["body"] == json.dumps(huge)[: 256 * 1024]
 
 
 def test_state_survives_a_restart(tmp_path):
