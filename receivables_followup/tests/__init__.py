@@ -19,3 +19,4 @@ from . import test_followup_customer_message
 from . import test_followup_day
 from . import test_followup_promise
 from . import test_followup_security
+from . import test_agency_debitura_client
