@@ -12,6 +12,11 @@ from . import followup_history_line
 from . import followup_dispute_reason
 from . import followup_dispute
 from . import followup_dispute_line
+from . import followup_agency
+from . import followup_agency_debitura
+from . import followup_agency_case
+from . import followup_agency_case_line
+from . import followup_agency_request
 from . import account_move
 from . import res_partner
 from . import res_config_settings

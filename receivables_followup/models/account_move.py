@@ -98,6 +98,9 @@ class AccountMove(models.Model):
         copy=False,
         help="Set while the invoice is handed off to a collection agency.",
     )
+    followup_agency_case_count = fields.Integer(
+        string="Agency Cases", compute="_compute_followup_agency_case_count"
+    )
     followup_history_line_ids = fields.One2many(
         "followup.history.line",
         "move_id",
@@ -642,6 +645,44 @@ class AccountMove(models.Model):
             "view_mode": "list,form",
             "domain": [("id", "in", disputes.ids)],
         }
+
+    # ------------------------------------------------------------------
+    # Collection agencies
+    # ------------------------------------------------------------------
+    def action_open_handoff_wizard(self):
+        return self.env["followup.handoff.wizard"]._open_for(self)
+
+    def action_open_agency_cases(self):
+        cases = (
+            self.env["followup.agency.case.line"]
+            .search([("move_id", "in", self.ids)])
+            .case_id
+        )
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "receivables_followup.action_followup_agency_case"
+        )
+        action["domain"] = [("id", "in", cases.ids)]
+        return action
+
+    def _compute_followup_agency_case_count(self):
+        counts = dict(
+            self.env["followup.agency.case.line"]._read_group(
+                [("move_id", "in", self.ids)], ["move_id"], ["__count"]
+            )
+        )
+        for move in self:
+            move.followup_agency_case_count = counts.get(move, 0)
+
+    def _followup_counterpart_types(self):
+        """Move types reconciled with this invoice's receivable (``entry`` for
+        a payment, ``out_refund`` for a credit note)."""
+        self.ensure_one()
+        receivable = self.line_ids.filtered(
+            lambda line: line.account_type == "asset_receivable"
+        )
+        return set(
+            receivable.matched_credit_ids.credit_move_id.move_id.mapped("move_type")
+        )
 
     def _followup_promise_horizon(self):
         """The latest date this invoice's customer may promise to pay by without a

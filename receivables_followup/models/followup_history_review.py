@@ -170,3 +170,13 @@ class FollowupHistoryReview(models.AbstractModel):
             "target": "new",
             "context": {"default_history_ids": self.ids},
         }
+
+    def action_open_handoff_wizard(self):
+        """From a level that proposes a hand-off: the hand-off wizard for the
+        reminder's invoices still unpaid."""
+        moves = self.move_ids.filtered(
+            lambda m: m.payment_state in ("not_paid", "partial")
+        )
+        if not moves:
+            raise UserError(_("The invoices of this reminder are paid."))
+        return self.env["followup.handoff.wizard"]._open_for(moves)

@@ -35,6 +35,12 @@ class ResCompany(models.Model):
         help="Where the follow-up letters print the recipient's address, so that "
         "it shows through the window of the company's envelopes.",
     )
+    followup_handoff_min_days = fields.Integer(
+        string="Hand Off After (Days Overdue)",
+        default=60,
+        help="An invoice goes to a collection agency only when it is overdue by "
+        "at least this many days.",
+    )
     followup_tz = fields.Selection(
         _tz_get,
         string="Follow-up Time Zone",

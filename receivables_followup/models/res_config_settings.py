@@ -14,3 +14,6 @@ class ResConfigSettings(models.TransientModel):
         related="company_id.followup_letter_window", readonly=False
     )
     followup_tz = fields.Selection(related="company_id.followup_tz", readonly=False)
+    followup_handoff_min_days = fields.Integer(
+        related="company_id.followup_handoff_min_days", readonly=False
+    )

@@ -77,6 +77,9 @@ class ResPartner(models.Model):
     collection_dispute_count = fields.Integer(
         string="Disputes", compute="_compute_collection_dispute_count"
     )
+    collection_agency_case_count = fields.Integer(
+        string="Agency Cases", compute="_compute_collection_agency_case_count"
+    )
 
     def _collection_open_invoice_domain(self):
         return [
@@ -283,6 +286,35 @@ class ResPartner(models.Model):
             "domain": [("partner_id", "=", self.commercial_partner_id.id)],
             "context": {"default_partner_id": self.commercial_partner_id.id},
         }
+
+    def action_open_handoff_wizard(self):
+        self.ensure_one()
+        moves = self.env["account.move"].search(
+            self._collection_open_invoice_domain()
+            + [("invoice_date_due", "<", self.env.company._followup_today())]
+        )
+        return self.env["followup.handoff.wizard"]._open_for(moves)
+
+    def action_open_agency_cases(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "receivables_followup.action_followup_agency_case"
+        )
+        action["domain"] = [("partner_id", "=", self.commercial_partner_id.id)]
+        return action
+
+    def _compute_collection_agency_case_count(self):
+        counts = dict(
+            self.env["followup.agency.case"]._read_group(
+                [("partner_id", "in", self.commercial_partner_id.ids)],
+                ["partner_id"],
+                ["__count"],
+            )
+        )
+        for partner in self:
+            partner.collection_agency_case_count = counts.get(
+                partner.commercial_partner_id, 0
+            )
 
     def _collection_report_values(self):
         """Overdue invoices of this customer in the current company, for display."""

@@ -20,3 +20,4 @@ from . import test_followup_day
 from . import test_followup_promise
 from . import test_followup_security
 from . import test_agency_debitura_client
+from . import test_agency_handoff

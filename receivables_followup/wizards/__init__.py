@@ -6,3 +6,4 @@ from . import followup_review_edit
 from . import followup_exclude_wizard
 from . import followup_dispute_resolve
 from . import followup_partner_settings
+from . import followup_handoff_wizard
