@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Run the product: a throwaway database with receivables_followup and its demo data
 # (customers in France and elsewhere, invoices in every overdue stage, two currencies),
-# served on http://localhost:8069 (login admin, password admin).
+# served on http://localhost:8069 (login admin, password admin), with the agency
+# sandbox (a local Debitura Customer API) as the demo collection agency.
 #
 # Options: --odoo-path PATH   the Odoo 18.0 tree (see scripts/test.sh --help)
 #          --db NAME          database name (default rf_demo_<timestamp>; dropped first)
@@ -42,11 +43,24 @@ create_db_from_template "$template" "$db" || die 2 "Creating the database $db fa
 odoo -d "$db" -i "$RF_MODULE" --stop-after-init --log-level=warn --http-port="$port" \
     --workers=0 --max-cron-threads=0
 
+# The demo collection agency: the sandbox of Debitura's API, on its own port, with
+# its state next to the database's data; the demo agency record points at it.
+sandbox_port=8899
+port_free "$sandbox_port" || sandbox_port="$(free_port)"
+sandbox_url="http://127.0.0.1:$sandbox_port"
+"$RF_VENV/bin/python" -m agency_sandbox --port "$sandbox_port" \
+    --db "$RF_DATA_DIR/agency_sandbox_$db.sqlite" --api-key sandbox-api-key \
+    >"$RF_DATA_DIR/agency_sandbox_$db.log" 2>&1 &
+sandbox_pid=$!
+trap 'kill "$sandbox_pid" 2>/dev/null || true' EXIT
+psql -q -d "$db" -c "UPDATE followup_agency SET base_url = '$sandbox_url' WHERE base_url LIKE 'http://127.0.0.1:%'"
+
 cat <<MSG
 
 Odoo is running on http://localhost:$port — login: admin / password: admin — database: $db
   Follow-up: Invoicing > Customers > Follow-up.   Stop with Ctrl-C.
+  Demo collection agency: the Debitura sandbox on $sandbox_url (test mode).
 
 MSG
 odoo_cmd -d "$db" --db-filter="^$db\$" --http-port="$port"
-exec "${ODOO_CMD[@]}"
+"${ODOO_CMD[@]}"

@@ -93,6 +93,35 @@ def test_run_command_serves_the_followup_ui(tmp_path):
             timeout=30,
         ).json()
         assert invoices["result"] > 0, invoices
+        agencies = session.post(
+            f"http://127.0.0.1:{port}/web/dataset/call_kw",
+            json={
+                "jsonrpc": "2.0",
+                "params": {
+                    "model": "followup.agency",
+                    "method": "search",
+                    "args": [[["code", "=", "debitura"]]],
+                    "kwargs": {},
+                },
+            },
+            timeout=30,
+        ).json()
+        assert agencies["result"], agencies
+        # the demo agency talks to the sandbox the run command started
+        connection = session.post(
+            f"http://127.0.0.1:{port}/web/dataset/call_kw",
+            json={
+                "jsonrpc": "2.0",
+                "params": {
+                    "model": "followup.agency",
+                    "method": "action_test_connection",
+                    "args": [agencies["result"][:1]],
+                    "kwargs": {},
+                },
+            },
+            timeout=30,
+        ).json()
+        assert "Sandbox Creditor" in str(connection.get("result")), connection
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=60)

@@ -220,7 +220,18 @@ class TestHandoffEndToEnd(HandoffCommon):
         self.assertIn(self.customer_fr, message.partner_ids)
         self.assertIn("agence de recouvrement", message.subject)
         self.assertIn(invoice.name, message.body)
-        self.assertIn("1\N{NO-BREAK SPACE}000,00\N{NO-BREAK SPACE}€", message.body)
+        self.assertIn("Bonjour Dupont SARL", message.body)
+        self.assertIn("1&nbsp;000,00&nbsp;€", message.body)
+        self.assertIn(invoice.invoice_date_due.strftime("%d/%m/%Y"), message.body)
+
+    def test_transfer_notice_in_english_with_the_invoices_currency(self):
+        invoice = self._overdue_invoice(self.customer_be, 1000.0, currency=self.usd)
+        case = self._hand_off(invoice, send_transfer_notice=True)
+        message = case.message_ids.filtered(lambda m: m.message_type == "comment")
+        self.assertIn("handed to a collection agency", message.subject)
+        self.assertIn("Dear Brussels Trading", message.body)
+        self.assertIn("$&nbsp;1,000.00", message.body)
+        self.assertNotIn("€", message.body)
 
     def test_no_transfer_notice_when_unticked(self):
         invoice = self._overdue_invoice(self.customer_be, 1000.0)

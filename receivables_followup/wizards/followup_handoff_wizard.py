@@ -217,7 +217,7 @@ class FollowupHandoffWizard(models.TransientModel):
             rate = preview.fee_rate
             if rate is None:
                 rate = self.agency_id.default_fee_rate
-            case.write(
+            case.update(
                 {
                     "previewed": True,
                     "eligible": preview.eligible,
