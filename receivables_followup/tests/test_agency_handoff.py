@@ -3,7 +3,7 @@ loopback: eligibility, cases, the outbox and its failures, the status poll,
 keeping the agency informed, and the secrets."""
 
 import logging
-from datetime import timedelta
+from datetime import date, timedelta
 
 from odoo import Command, fields
 from odoo.exceptions import AccessError, UserError
@@ -121,6 +121,27 @@ class TestHandoffWizard(HandoffCommon):
         self.assertEqual(invoice.followup_status, "at_agency")
         with self.assertRaises(UserError):
             self._wizard(invoice).action_confirm()
+
+    def test_from_the_review_queue_of_a_hand_off_level(self):
+        self.env["followup.level"].create(
+            {
+                "policy_id": self.policy.id,
+                "name": "Agency proposal",
+                "delay": 90,
+                "send_email": False,
+                "propose_agency_handoff": True,
+            }
+        )
+        old = self._create_invoice(self.customer_be, 900.0, "2025-01-01")
+        old._followup_mark_performed(self.level_3, date(2025, 3, 2), {})
+        self._run_followup("2025-04-12")
+        history = self._history(self.customer_be)
+        self.assertTrue(history.proposed_handoff)
+
+        action = history.action_open_handoff_wizard()
+
+        wizard = self.env["followup.handoff.wizard"].browse(action["res_id"])
+        self.assertEqual(wizard.case_ids.move_ids, old)
 
     def test_rules_in_isolation(self):
         today = fields.Date.today()
