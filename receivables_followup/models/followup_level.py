@@ -71,7 +71,8 @@ class FollowupLevel(models.Model):
     is_formal_notice = fields.Boolean(
         string="Formal Notice",
         help="Mise en demeure: the letter and email show the late-payment interest and "
-        "the fixed recovery indemnity of French law (Code de commerce L441-10).",
+        "the fixed recovery indemnity, to the customers the policy's late-payment "
+        "amounts apply to (French law, L441-10, or the EU directive).",
     )
 
     @api.constrains("delay")
