@@ -17,6 +17,7 @@ from . import followup_agency_debitura
 from . import followup_agency_case
 from . import followup_agency_case_line
 from . import followup_agency_request
+from . import followup_agency_event
 from . import account_move
 from . import res_partner
 from . import res_config_settings

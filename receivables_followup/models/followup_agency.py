@@ -4,7 +4,7 @@ from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 
 from ..services import backoff
-from ..services.agency_errors import AgencyError
+from ..services.agency_errors import AgencyError, WebhookRefused
 
 _logger = logging.getLogger(__name__)
 
@@ -49,7 +49,18 @@ class FollowupAgency(models.Model):
     )
     base_url = fields.Char(string="API URL", groups=MANAGER, tracking=True)
     api_key = fields.Char(string="API Key", groups=MANAGER, copy=False)
-    webhook_secret = fields.Char(groups=MANAGER, copy=False)
+    webhook_secret = fields.Char(
+        groups=MANAGER,
+        copy=False,
+        help="The secret the agency signs its callbacks with.",
+    )
+    webhook_secret_previous = fields.Char(
+        string="Previous Webhook Secret",
+        groups=MANAGER,
+        copy=False,
+        help="Still accepted while the agency rotates its secret; clear it once "
+        "the rotation is over.",
+    )
     agency_user_email = fields.Char(
         string="Team Member E-mail",
         groups=MANAGER,
@@ -193,6 +204,32 @@ class FollowupAgency(models.Model):
         self.ensure_one()
         return []
 
+    def _agency_webhook_event(self, headers, raw_body):
+        """Verify a callback's authenticity and read its event.
+
+        :param headers: the request's headers
+        :param bytes raw_body: the body exactly as received
+        :returns: the event (with ``event_id``, ``event_type``, ``case_id``,
+            ``creditor_reference``)
+        :raises WebhookRefused: with the status to answer
+        """
+        self.ensure_one()
+        raise WebhookRefused(404, "Not Found", "This agency takes no callbacks.")
+
+    def _agency_process_event(self, event):
+        """Apply a stored ``followup.agency.event``; return its case, or an
+        empty recordset when no case here matches.
+
+        :raises AgencyError: when the agency cannot be read back (retried)
+        """
+        self.ensure_one()
+        return self.env["followup.agency.case"]
+
+    def _agency_fetch_payments(self, case):
+        """The agency's current list of payments of ``case`` (``AgencyPayment``)."""
+        self.ensure_one()
+        return []
+
     def _agency_is_connected(self):
         """Whether requests to this agency go through an API (not a file)."""
         self.ensure_one()
@@ -317,8 +354,15 @@ class FollowupAgency(models.Model):
                 _logger.warning("Status poll of agency %s failed: %s", agency.id, error)
                 agency._record_failure(error.message)
                 continue
+            try:
+                newest, _cases = Case._apply_agency_changes(
+                    agency, changes, payments_of=agency._agency_fetch_payments
+                )
+            except AgencyError as error:
+                _logger.warning("Status poll of agency %s failed: %s", agency.id, error)
+                agency._record_failure(error.message)
+                continue
             agency._record_success()
-            newest = Case._apply_agency_changes(agency, changes)
             values = {"last_poll": fields.Datetime.now()}
             if newest and (not since or newest > since):
                 values["poll_cursor"] = newest

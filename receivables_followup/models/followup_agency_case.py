@@ -6,7 +6,7 @@ from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError
 from odoo.tools import format_amount
 
-from ..services.debitura import const
+from ..services.debitura import const, payloads
 from ..services.debitura.payloads import Claim, Debtor
 
 _logger = logging.getLogger(__name__)
@@ -34,7 +34,17 @@ OPEN_STATES = (
 )
 #: closed without the money: the invoices come back to the company
 RETURNED_STATES = (const.WITHDRAWN, const.REJECTED)
+CLOSED_STATES = (
+    const.CLOSED_PAID,
+    const.CLOSED_PARTLY_PAID,
+    const.CLOSED_UNCOLLECTABLE,
+    *RETURNED_STATES,
+)
+#: close codes saying the debtor contests the claim: a dispute, not a write-off
+DISPUTED_CLOSE_CODES = ("DisputedLegalActionDeclined",)
 #: amounts the agency reports, written only when it states them
+#: ``ChatDto.role`` of the messages the creditor (we) sent
+CHAT_ROLE_CREDITOR = 1
 #: what a credit controller may change on a case
 USER_FIELDS = frozenset({"user_id", "note"})
 AGENCY_AMOUNTS = (
@@ -313,14 +323,17 @@ class FollowupAgencyCase(models.Model):
     # what comes back from the agency: the one code path
     # ------------------------------------------------------------------
     @api.model
-    def _apply_agency_changes(self, agency, changes):
+    def _apply_agency_changes(self, agency, changes, payments_of=None):
         """Apply the agency's view of its cases (``AgencyCase`` objects) to ours.
 
         A change older than the one a case last took is ignored, so that a late
         poll or a callback delivered out of order never moves a case backwards;
         a case we do not know is logged and skipped.
 
-        :returns: the newest agency update time seen (naive UTC), or None
+        :param payments_of: ``case -> [AgencyPayment]`` to bring each case's
+            money in line first, or None
+        :returns: ``(newest, cases)``: the newest agency update time seen
+            (naive UTC) or None, and the cases found
         """
         ids = [change.agency_id for change in changes if change.agency_id]
         refs = [c.creditor_reference for c in changes if c.creditor_reference]
@@ -335,6 +348,7 @@ class FollowupAgencyCase(models.Model):
         by_id = {case.agency_case_id: case for case in cases if case.agency_case_id}
         by_ref = {case.creditor_reference: case for case in cases}
         newest = None
+        found = self.browse()
         for change in changes:
             updated = _naive(change.updated_at)
             if updated and (not newest or updated > newest):
@@ -347,8 +361,57 @@ class FollowupAgencyCase(models.Model):
                     change.agency_id,
                 )
                 continue
+            if payments_of:
+                case._sync_agency_payments(payments_of(case))
             case._apply_agency_case(change)
-        return newest
+            found |= case
+        return newest, found
+
+    @api.model
+    def _find_agency_case(self, agency, agency_case_id, creditor_reference):
+        """The case of ``agency`` known by the agency's id or our reference."""
+        domain = [("agency_id", "=", agency.id)]
+        if agency_case_id and creditor_reference:
+            domain += [
+                "|",
+                ("agency_case_id", "=", agency_case_id),
+                ("creditor_reference", "=", creditor_reference),
+            ]
+        elif agency_case_id:
+            domain.append(("agency_case_id", "=", agency_case_id))
+        else:
+            domain.append(("creditor_reference", "=", creditor_reference))
+        return self.sudo().search(domain, limit=1)
+
+    def _sync_agency_payments(self, payments):
+        """Bring the money the agency reports in line with the accounts: the
+        agency's full list of payments of this case (see
+        ``followup.agency.payment``)."""
+        self.ensure_one()
+        Payment = self.env.get("followup.agency.payment")
+        if Payment is not None:
+            Payment.sudo()._sync_case_payments(self, payments)
+
+    def _receive_agency_message(self, data):
+        """A chat message of the collection firm: in the case's chatter, its
+        responsible notified."""
+        self.ensure_one()
+        if data.get("role") == CHAT_ROLE_CREDITOR or (
+            str(data.get("roleLabel") or "").lower() == "creditor"
+        ):
+            return  # our own message, sent from here
+        author = data.get("roleLabel") or _("Collection firm")
+        responsible = self.user_id or self.agency_id.responsible_id
+        self.sudo().message_post(
+            body=_(
+                "%(author)s wrote: %(message)s",
+                author=author,
+                message=data.get("message") or "",
+            ),
+            message_type="comment",
+            subtype_xmlid="mail.mt_comment",
+            partner_ids=responsible.partner_id.ids,
+        )
 
     def _apply_agency_case(self, change):
         self.ensure_one()
@@ -377,50 +440,93 @@ class FollowupAgencyCase(models.Model):
         if state and state != self.state and self.state not in RETURNED_STATES:
             values["state"] = state
         self.sudo().write(values)
-        if values.get("state") in RETURNED_STATES:
-            self._return_invoices()
-        elif values.get("state") == const.CLOSED_UNCOLLECTABLE:
-            self._return_invoices(
-                exclusion=_(
-                    "The collection agency closed case %(case)s as uncollectable "
-                    "(%(code)s).",
-                    case=self.name,
-                    code=change.close_code or "?",
-                )
-            )
+        if values.get("state") in CLOSED_STATES:
+            self._on_closed(change.close_code)
         if values.get("state") == const.NEEDS_DETAILS:
             self._schedule_activity(
                 _("The collection firm needs more details on case %s", self.name)
             )
         return True
 
-    def _return_invoices(self, exclusion=None):
-        """The agency gave the claim back: the invoices leave the agency and
-        resume their follow-up from today, or stay excluded with the reason."""
-        moves = self.line_ids.move_id.filtered("followup_at_agency").sudo()
-        if not moves:
-            return
-        values = {"followup_at_agency": False}
-        if exclusion:
-            values.update(followup_excluded=True, followup_exclusion_reason=exclusion)
-        else:
-            values["followup_resume_date"] = self.company_id._followup_today()
-        moves.write(values)
-        message = exclusion or _(
-            "Back from the collection agency (case %s): the follow-up resumes.",
-            self.name,
+    def _on_closed(self, close_code):
+        """The agency closed the case: the invoices still owing come back to the
+        follow-up run, and a person decides what next (nothing is written off
+        by itself)."""
+        owing = self.line_ids.move_id.filtered(
+            lambda move: move.followup_at_agency
+            and move.payment_state in ("not_paid", "partial")
         )
-        for move in moves:
-            move.message_post(body=message)
+        settled = self.line_ids.move_id.filtered("followup_at_agency") - owing
+        if settled:
+            settled.sudo().write({"followup_at_agency": False})
+        if not owing:
+            return
+        owing.sudo().write(
+            {
+                "followup_at_agency": False,
+                "followup_resume_date": self.company_id._followup_today(),
+            }
+        )
+        owing._message_log_batch(
+            bodies=dict.fromkeys(
+                owing.ids,
+                _(
+                    "Back from the collection agency (case %(case)s, %(code)s): "
+                    "the follow-up resumes.",
+                    case=self.name,
+                    code=self.agency_close_code or self.state,
+                ),
+            )
+        )
+        if close_code and payloads.close_code_name(close_code) in DISPUTED_CLOSE_CODES:
+            self.env["followup.dispute"].sudo()._open_dispute(
+                self.partner_id,
+                dict.fromkeys(owing),
+                "other",
+                description=_(
+                    "The collection agency closed case %(case)s: the debtor "
+                    "disputes the claim.",
+                    case=self.name,
+                ),
+                origin="agency",
+            )
+        elif self.state == const.CLOSED_UNCOLLECTABLE:
+            self._schedule_activity(
+                _("Write off the invoices of case %s?", self.name),
+                note=_(
+                    "The collection agency closed the case as uncollectable "
+                    "(%(code)s). %(count)s invoices still owe %(amount)s: decide "
+                    "whether to write them off, take legal action or keep "
+                    "following them up. Nothing is written off automatically.",
+                    code=self.agency_close_code or "?",
+                    count=len(owing),
+                    amount=format_amount(
+                        self.env, sum(owing.mapped("amount_residual")), self.currency_id
+                    ),
+                ),
+                user=self.agency_id.responsible_id,
+            )
+        else:
+            self._schedule_activity(
+                _("Invoices back from the collection agency (case %s)", self.name),
+                note=_(
+                    "%(count)s invoices still owe %(amount)s and are followed up "
+                    "again.",
+                    count=len(owing),
+                    amount=format_amount(
+                        self.env, sum(owing.mapped("amount_residual")), self.currency_id
+                    ),
+                ),
+            )
 
-    def _schedule_activity(self, summary, note=None):
+    def _schedule_activity(self, summary, note=None, user=None):
         for case in self:
+            assignee = user or case.user_id or case.agency_id.responsible_id
             case.sudo().activity_schedule(
                 "mail.mail_activity_data_todo",
                 summary=summary,
                 note=note,
-                user_id=(case.user_id or case.agency_id.responsible_id).id
-                or self.env.uid,
+                user_id=assignee.id or self.env.uid,
             )
 
     # ------------------------------------------------------------------

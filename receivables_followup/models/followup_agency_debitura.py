@@ -1,10 +1,11 @@
+import json
 from datetime import UTC, datetime, timedelta
 
 from odoo import _, fields, models
 
 from ..services import agency_errors
 from ..services.agency_errors import AgencyError
-from ..services.debitura import const, payloads
+from ..services.debitura import const, payloads, webhooks
 from ..services.debitura.client import DebituraClient
 
 DEBITURA = "debitura"
@@ -151,3 +152,53 @@ class FollowupAgency(models.Model):
                     break
         changes.sort(key=lambda case: case.updated_at or _EPOCH)
         return changes
+
+    # ------------------------------------------------------------------
+    # callbacks
+    # ------------------------------------------------------------------
+    def _agency_webhook_event(self, headers, raw_body):
+        if self.code != DEBITURA:
+            return super()._agency_webhook_event(headers, raw_body)
+        agency = self.sudo()
+        webhooks.verify(
+            headers.get(webhooks.SIGNATURE_HEADER),
+            raw_body,
+            [agency.webhook_secret, agency.webhook_secret_previous],
+        )
+        return webhooks.parse_event(raw_body, headers.get(webhooks.EVENT_HEADER))
+
+    def _agency_process_event(self, event):
+        """Debitura's events are thin: read the case (and its payments) back
+        from the agency, so that the order of the events does not matter."""
+        if self.code != DEBITURA:
+            return super()._agency_process_event(event)
+        data = json.loads(event.payload).get("data") or {}
+        case = self.env["followup.agency.case"]._find_agency_case(
+            self, data.get("caseId"), data.get("creditorReference")
+        )
+        if not case:
+            return case
+        if event.event_type == "chat.created":
+            case._receive_agency_message(data)
+            return case
+        with self._debitura_client() as client:
+            agency_case_id = case.agency_case_id or data.get("caseId")
+            change = payloads.parse_case(client.get_case(agency_case_id))
+            payments = _payments(client, agency_case_id)
+        # the money first: a case closed paid finds its invoices reconciled
+        case._sync_agency_payments(payments)
+        case._apply_agency_case(change)
+        return case
+
+    def _agency_fetch_payments(self, case):
+        if self.code != DEBITURA:
+            return super()._agency_fetch_payments(case)
+        with self._debitura_client() as client:
+            return _payments(client, case.agency_case_id)
+
+
+def _payments(client, agency_case_id):
+    return [
+        payloads.parse_payment(dto)
+        for dto in client.case_payments(agency_case_id) or []
+    ]

@@ -47,3 +47,13 @@ class AgencyError(Exception):
             if self.status
             else self.message
         )
+
+
+class WebhookRefused(Exception):
+    """A callback we do not accept, with the HTTP status to answer it."""
+
+    def __init__(self, status, title, detail):
+        super().__init__(detail)
+        self.status = status
+        self.title = title
+        self.detail = detail

@@ -456,14 +456,27 @@ class TestAgencySync(HandoffCommon):
         self.assertEqual(invoice.followup_resume_date, self.today)
         self.assertNotEqual(invoice.followup_status, "at_agency")
 
-    def test_uncollectable_case_leaves_the_invoice_excluded(self):
+    def test_uncollectable_case_proposes_a_write_off(self):
         case, invoice = self._submitted_case()
         self.sandbox.activate(case.agency_case_id)
         self.sandbox.close(case.agency_case_id, "DebtorInsolvent")
         self.env["followup.agency"]._cron_poll_agencies()
         self.assertEqual(case.state, "closed_uncollectable")
-        self.assertEqual(invoice.followup_status, "excluded")
-        self.assertIn("uncollectable", invoice.followup_exclusion_reason)
+        self.assertFalse(invoice.followup_at_agency)
+        self.assertEqual(invoice.payment_state, "not_paid", "nothing written off")
+        self.assertEqual(invoice.followup_resume_date, self.today)
+        activity = case.activity_ids.filtered(lambda a: "Write off" in a.summary)
+        self.assertEqual(activity.user_id, self.agency.responsible_id)
+
+    def test_case_closed_as_disputed_opens_a_dispute(self):
+        case, invoice = self._submitted_case()
+        self.sandbox.activate(case.agency_case_id)
+        self.sandbox.close(case.agency_case_id, "DisputedLegalActionDeclined")
+        self.env["followup.agency"]._cron_poll_agencies()
+        dispute = invoice.followup_dispute_line_ids.dispute_id
+        self.assertEqual(dispute.origin, "agency")
+        self.assertEqual(invoice.followup_status, "paused_dispute")
+        self.assertFalse(case.activity_ids.filtered(lambda a: "Write off" in a.summary))
 
     def test_direct_payment_and_dispute_are_told_to_the_agency(self):
         case, invoice = self._submitted_case()

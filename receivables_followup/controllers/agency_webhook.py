@@ -1,0 +1,84 @@
+import json
+import logging
+
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from odoo import http
+from odoo.http import request
+
+from ..services.agency_errors import WebhookRefused
+from ..services.debitura.webhooks import MAX_BODY_BYTES
+
+_logger = logging.getLogger(__name__)
+
+
+def problem(status, title, detail):
+    """An RFC 9457 problem-details answer."""
+    body = {"type": "about:blank", "title": title, "status": status, "detail": detail}
+    return request.make_response(
+        json.dumps(body),
+        headers=[("Content-Type", "application/problem+json")],
+        status=status,
+    )
+
+
+class AgencyWebhookController(http.Controller):
+    """The callbacks of the collection agencies: one public address per agency.
+
+    The agency's adapter checks the delivery's signature before anything is
+    parsed or stored; a verified event is stored in the inbox and processed by a
+    scheduled action after the answer, so that the agency gets its 2xx fast.
+    """
+
+    @http.route(
+        "/receivables_followup/agency/<int:agency_id>/webhook",
+        type="http",
+        auth="public",
+        methods=["POST"],
+        csrf=False,
+        save_session=False,
+    )
+    def agency_webhook(self, agency_id, **_params):
+        httprequest = request.httprequest
+        try:
+            raw_body = self._read_body(httprequest)
+            agency = request.env["followup.agency"].sudo().browse(agency_id).exists()
+            if not agency or agency.code == "none":
+                raise WebhookRefused(404, "Not Found", "No such agency.")
+            event = agency._agency_webhook_event(httprequest.headers, raw_body)
+        except WebhookRefused as refused:
+            # status and reason only: no header, secret or body in the logs
+            _logger.info(
+                "Agency callback refused (agency %s): %s %s",
+                agency_id,
+                refused.status,
+                refused.detail,
+            )
+            return problem(refused.status, refused.title, refused.detail)
+        Event = request.env["followup.agency.event"].sudo()
+        new = Event._store(agency, event, raw_body, httprequest.remote_addr)
+        if new:
+            request.env.ref(
+                "receivables_followup.ir_cron_agency_events"
+            ).sudo()._trigger()
+        return request.make_json_response(
+            {"status": "accepted" if new else "duplicate", "id": event.event_id},
+            status=200,
+        )
+
+    @staticmethod
+    def _read_body(httprequest):
+        length = httprequest.content_length
+        if length is not None and length > MAX_BODY_BYTES:
+            raise WebhookRefused(413, "Content Too Large", "The body is too large.")
+        # a body without Content-Length (chunked) is cut by Werkzeug at the limit
+        httprequest.max_content_length = MAX_BODY_BYTES
+        try:
+            raw_body = httprequest.get_data(cache=False)
+        except RequestEntityTooLarge:
+            raise WebhookRefused(
+                413, "Content Too Large", "The body is too large."
+            ) from None
+        if len(raw_body) > MAX_BODY_BYTES:
+            raise WebhookRefused(413, "Content Too Large", "The body is too large.")
+        return raw_body
