@@ -38,6 +38,7 @@
         "views/followup_agency_views.xml",
         "views/followup_agency_case_views.xml",
         "views/followup_agency_request_views.xml",
+        "views/followup_agency_payment_views.xml",
         "wizards/followup_handoff_wizard_views.xml",
         "views/account_move_views.xml",
         "views/res_partner_views.xml",

@@ -17,6 +17,9 @@ from . import followup_agency_debitura
 from . import followup_agency_case
 from . import followup_agency_case_line
 from . import followup_agency_request
+from . import followup_agency_accounting
+from . import followup_agency_payment
+from . import followup_agency_case_booking
 from . import account_move
 from . import res_partner
 from . import res_config_settings

@@ -21,3 +21,4 @@ from . import test_followup_promise
 from . import test_followup_security
 from . import test_agency_debitura_client
 from . import test_agency_handoff
+from . import test_agency_booking
