@@ -264,7 +264,7 @@ class FollowupAgencyPayment(models.Model):
                 "case_id": case.id,
                 "company_id": case.company_id.id,
                 "agency_payment_id": payment.payment_id,
-                "invoice_reference": getattr(payment, "invoice_reference", None),
+                "invoice_reference": payment.invoice_reference,
                 "date": payment.date or case.company_id._followup_today(),
                 "amount": amount,
                 "currency_id": currency.id,
@@ -410,10 +410,9 @@ class FollowupAgencyPayment(models.Model):
         ]
         if not currency.is_zero(fee):
             fee_balance = to_company(fee)
+            rate = f"{fee_rate:g}"
             fee_label = _(
-                "Success fee of %(agency)s (%(rate)s %%)",
-                agency=agency.name,
-                rate=f"{fee_rate:g}",
+                "Success fee of %(agency)s (%(rate)s %%)", agency=agency.name, rate=rate
             )
             line_values += [
                 {

@@ -3,6 +3,7 @@ off to the Debitura sandbox, payments registered there, read back through the
 agency's client and booked. Every amount checked is computed by hand in the
 test's docstring or comments."""
 
+from dataclasses import replace
 from datetime import date
 
 from psycopg2 import IntegrityError
@@ -296,6 +297,22 @@ class TestAgencyBooking(HandoffCommon):
                 lambda m: "matched no open invoice" in (m.body or "")
             )
         )
+
+    def test_the_invoice_the_agency_names_is_settled_first(self):
+        """700 EUR collected for the 500 invoice: 500 settle it, the 200 left go
+        to the oldest one (1,200 -> 1,000)."""
+        case, (old, new) = self._submitted_case([1200.0, 500.0])
+        self._pay(case, 700.0)
+        payments = [
+            replace(payment, invoice_reference=new.name)
+            for payment in self._agency_payments(case)
+        ]
+
+        created, _reversed = self.Payment._sync_case_payments(case, payments)
+
+        self.assertEqual(created.invoice_reference, new.name)
+        self.assertAlmostEqual(new.amount_residual, 0.0)
+        self.assertAlmostEqual(old.amount_residual, 1000.0)
 
     def test_collected_payment_in_a_foreign_currency(self):
         """Invoices of 1,200 and 500 USD issued at 1.25 USD per EUR (960 and
