@@ -39,6 +39,7 @@
         "views/followup_agency_case_views.xml",
         "views/followup_agency_request_views.xml",
         "views/followup_agency_event_views.xml",
+        "views/followup_agency_payment_views.xml",
         "wizards/followup_handoff_wizard_views.xml",
         "views/account_move_views.xml",
         "views/res_partner_views.xml",

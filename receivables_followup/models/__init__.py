@@ -18,6 +18,8 @@ from . import followup_agency_case
 from . import followup_agency_case_line
 from . import followup_agency_request
 from . import followup_agency_event
+from . import followup_agency_accounting
+from . import followup_agency_payment
 from . import account_move
 from . import res_partner
 from . import res_config_settings

@@ -118,6 +118,9 @@ class FollowupAgencyCase(models.Model):
     exclusive_period_end = fields.Date(readonly=True)
     line_ids = fields.One2many("followup.agency.case.line", "case_id", readonly=True)
     request_ids = fields.One2many("followup.agency.request", "case_id", readonly=True)
+    agency_payment_ids = fields.One2many(
+        "followup.agency.payment", "case_id", string="Agency Payments", readonly=True
+    )
     invoice_count = fields.Integer(string="Invoices", compute="_compute_invoice_count")
     request_failed_count = fields.Integer(
         string="Failed Requests", compute="_compute_request_counts"
@@ -388,9 +391,7 @@ class FollowupAgencyCase(models.Model):
         agency's full list of payments of this case (see
         ``followup.agency.payment``)."""
         self.ensure_one()
-        Payment = self.env.get("followup.agency.payment")
-        if Payment is not None:
-            Payment.sudo()._sync_case_payments(self, payments)
+        self.env["followup.agency.payment"].sudo()._sync_case_payments(self, payments)
 
     def _receive_agency_message(self, data):
         """A chat message of the collection firm: in the case's chatter, its

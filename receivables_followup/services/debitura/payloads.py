@@ -130,6 +130,10 @@ class AgencyPayment:
     method: str | None
     created_at: datetime | None = None
     updated_at: datetime | None = None
+    #: the invoice the payment settles, when the agency names one (Debitura's
+    #: ``PaymentDto`` names the case only: its ``invoice.reference`` is the
+    #: case's reference, not one of our invoices)
+    invoice_reference: str | None = None
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,575 @@
+import logging
+from datetime import UTC
+
+from odoo import Command, _, api, fields, models
+from odoo.exceptions import UserError
+from odoo.tools import SQL, format_amount, format_date
+
+from ..services import agency_booking
+
+_logger = logging.getLogger(__name__)
+
+BOOKED = "booked"
+RECORDED = "recorded"
+REVERSED = "reversed"
+
+
+class FollowupAgencyPayment(models.Model):
+    """A payment an agency reports on a case, booked exactly once.
+
+    Money the agency holds is booked in the agency's journal: its clearing
+    account is debited, the debtor's receivable credited and reconciled with the
+    invoices, and the success fee moves from the clearing account to an
+    expense, so that what stays on the clearing account is what the agency owes.
+    A payment the debtor made to the company directly is recorded only: the
+    company's bank statement shows it. A payment the agency deletes is reversed.
+
+    Records are created by :meth:`_sync_case_payments`, never by hand.
+    """
+
+    _name = "followup.agency.payment"
+    _description = "Agency Payment"
+    _order = "date desc, id desc"
+    _rec_name = "agency_payment_id"
+    _check_company_auto = True
+
+    agency_id = fields.Many2one(
+        "followup.agency", required=True, readonly=True, index=True, check_company=True
+    )
+    case_id = fields.Many2one(
+        "followup.agency.case",
+        required=True,
+        readonly=True,
+        index=True,
+        ondelete="restrict",
+        check_company=True,
+    )
+    company_id = fields.Many2one(
+        "res.company", required=True, readonly=True, index=True
+    )
+    partner_id = fields.Many2one(related="case_id.partner_id", string="Debtor")
+    agency_payment_id = fields.Char(
+        string="Agency Payment ID", required=True, readonly=True
+    )
+    invoice_reference = fields.Char(
+        readonly=True, help="The invoice the agency says the payment settles."
+    )
+    date = fields.Date(readonly=True)
+    amount = fields.Monetary(readonly=True, currency_field="currency_id")
+    currency_id = fields.Many2one("res.currency", required=True, readonly=True)
+    recipient = fields.Selection(
+        [
+            (agency_booking.RECIPIENT_AGENCY, "Collection Agency"),
+            (agency_booking.RECIPIENT_COMPANY, "Company Directly"),
+        ],
+        string="Paid To",
+        required=True,
+        readonly=True,
+    )
+    method = fields.Char(string="Payment Method", readonly=True)
+    fee_rate = fields.Float(string="Success Fee (%)", readonly=True, digits=(5, 2))
+    fee_amount = fields.Monetary(
+        string="Success Fee", readonly=True, currency_field="currency_id"
+    )
+    amount_unallocated = fields.Monetary(
+        string="Not Matched",
+        readonly=True,
+        currency_field="currency_id",
+        help="Part of the payment no open invoice of the case could take: it "
+        "stays a credit of the debtor, to match by hand.",
+    )
+    move_id = fields.Many2one(
+        "account.move", string="Journal Entry", readonly=True, index="btree_not_null"
+    )
+    reversal_move_id = fields.Many2one(
+        "account.move", string="Reversal Entry", readonly=True
+    )
+    state = fields.Selection(
+        [
+            (BOOKED, "Booked"),
+            (RECORDED, "Recorded"),
+            (REVERSED, "Reversed"),
+        ],
+        required=True,
+        readonly=True,
+        default=BOOKED,
+        help="Booked: the agency holds the money, it is in the accounts. "
+        "Recorded: the debtor paid the company directly, the bank statement "
+        "books it. Reversed: the agency deleted the payment.",
+    )
+    agency_created_at = fields.Datetime(string="Reported On", readonly=True)
+    date_reversed = fields.Date(readonly=True)
+
+    _sql_constraints = [
+        (
+            "agency_payment_unique",
+            "unique(agency_id, agency_payment_id)",
+            "An agency's payment is recorded once.",
+        )
+    ]
+
+    # ------------------------------------------------------------------
+    # entry points
+    # ------------------------------------------------------------------
+    @api.model
+    def _sync_case_payments(self, case, payments):
+        """Bring the case's payments in line with the agency's list.
+
+        Books each payment not seen yet and reverses each booked payment the
+        list no longer has (the agency deleted it). Safe to call again and
+        concurrently: the case's row is locked first, and a payment id is
+        unique per agency.
+
+        :param case: a ``followup.agency.case``
+        :param payments: the agency's full current list of ``AgencyPayment``
+            for the case
+        :returns: ``(new, reversed)``, the payment records created and reversed
+        """
+        case.ensure_one()
+        case = case.sudo()
+        Payment = self.sudo().with_company(case.company_id)
+        Payment._lock_case(case)
+        listed = {}
+        for payment in payments:
+            if not payment.payment_id:
+                _logger.warning("Agency payment without an id on case %s", case.id)
+                continue
+            if (
+                payment.case_id
+                and case.agency_case_id
+                and payment.case_id != case.agency_case_id
+            ):
+                _logger.warning(
+                    "Agency payment %s of another case given for case %s",
+                    payment.payment_id,
+                    case.id,
+                )
+                continue
+            listed[payment.payment_id] = payment
+        known = Payment.search(
+            [
+                ("agency_id", "=", case.agency_id.id),
+                "|",
+                ("case_id", "=", case.id),
+                ("agency_payment_id", "in", list(listed)),
+            ]
+        )
+        known_ids = set(known.mapped("agency_payment_id"))
+        new = Payment
+        for payment_id, payment in listed.items():
+            if payment_id not in known_ids:
+                new |= Payment._record_agency_payment(case, payment)
+        gone = known.filtered(
+            lambda p: p.case_id == case
+            and p.state != REVERSED
+            and p.agency_payment_id not in listed
+        )
+        for record in gone:
+            record._reverse()
+        if new or gone:
+            Payment._touch_case(case)
+        return new, gone
+
+    @api.model
+    def _reverse_agency_payment(self, case, payment_id):
+        """Reverse the payment ``payment_id`` the agency deleted on ``case``.
+
+        :returns: the payment reversed, or an empty recordset when it was not
+            booked here or is reversed already
+        """
+        case.ensure_one()
+        case = case.sudo()
+        Payment = self.sudo().with_company(case.company_id)
+        Payment._lock_case(case)
+        record = Payment.search(
+            [
+                ("agency_id", "=", case.agency_id.id),
+                ("case_id", "=", case.id),
+                ("agency_payment_id", "=", payment_id),
+                ("state", "!=", REVERSED),
+            ]
+        )
+        if not record:
+            _logger.info(
+                "Agency payment %s of case %s to reverse is unknown or reversed",
+                payment_id,
+                case.id,
+            )
+            return record
+        record._reverse()
+        Payment._touch_case(case)
+        return record
+
+    # ------------------------------------------------------------------
+    # exactly once
+    # ------------------------------------------------------------------
+    def _lock_case(self, case):
+        """Wait for any other transaction booking the case's payments."""
+        self.env.cr.execute(
+            SQL(
+                "SELECT id FROM %s WHERE id = %s FOR UPDATE",
+                SQL.identifier(case._table),
+                case.id,
+            )
+        )
+
+    def _touch_case(self, case):
+        """Mark the case's row as changed: a transaction that was waiting for
+        the lock, on a snapshot older than ours, then fails to serialize and is
+        retried (it would not see the payments booked here otherwise)."""
+        self.env.cr.execute(
+            SQL(
+                "UPDATE %s SET write_date = %s, write_uid = %s WHERE id = %s",
+                SQL.identifier(case._table),
+                self.env.cr.now(),
+                self.env.uid,
+                case.id,
+            )
+        )
+        case.invalidate_recordset(["write_date", "write_uid"])
+
+    # ------------------------------------------------------------------
+    # recording and booking
+    # ------------------------------------------------------------------
+    @api.model
+    def _record_agency_payment(self, case, payment):
+        recipient = agency_booking.recipient(payment.recipient)
+        if not recipient:
+            raise UserError(
+                _(
+                    "The agency reports payment %(payment)s on case %(case)s paid "
+                    "to %(recipient)s, which is neither the agency nor the company.",
+                    payment=payment.payment_id,
+                    case=case.name,
+                    recipient=payment.recipient or "?",
+                )
+            )
+        if recipient == agency_booking.RECIPIENT_AGENCY:
+            case.agency_id._booking_accounts()  # explain what is missing first
+        currency = self._payment_currency(case, payment)
+        amount = currency.round(payment.amount or 0.0)
+        if currency.compare_amounts(amount, 0.0) <= 0:
+            raise UserError(
+                _(
+                    "The agency reports payment %(payment)s on case %(case)s with "
+                    "an amount of %(amount)s: only a positive amount can be booked.",
+                    payment=payment.payment_id,
+                    case=case.name,
+                    amount=payment.amount,
+                )
+            )
+        record = self.create(
+            {
+                "agency_id": case.agency_id.id,
+                "case_id": case.id,
+                "company_id": case.company_id.id,
+                "agency_payment_id": payment.payment_id,
+                "invoice_reference": payment.invoice_reference,
+                "date": payment.date or case.company_id._followup_today(),
+                "amount": amount,
+                "currency_id": currency.id,
+                "recipient": recipient,
+                "method": payment.method,
+                "agency_created_at": _naive(payment.created_at),
+                "state": (
+                    BOOKED if recipient == agency_booking.RECIPIENT_AGENCY else RECORDED
+                ),
+            }
+        )
+        if record.state == BOOKED:
+            record._book()
+        else:
+            case.message_post(
+                body=_(
+                    "The agency reports that the debtor paid %(amount)s to the "
+                    "company directly on %(date)s (payment %(payment)s): nothing is "
+                    "booked from the agency, the company's bank statement books it.",
+                    amount=format_amount(self.env, amount, currency),
+                    date=format_date(self.env, record.date),
+                    payment=record.agency_payment_id,
+                ),
+                message_type="notification",
+            )
+        return record
+
+    def _payment_currency(self, case, payment):
+        if not payment.currency:
+            return case.currency_id
+        currency = (
+            self.env["res.currency"]
+            .with_context(active_test=False)
+            .search([("name", "=", payment.currency.upper())], limit=1)
+        )
+        if not currency:
+            raise UserError(
+                _(
+                    "The agency reports payment %(payment)s in %(currency)s, a "
+                    "currency unknown here.",
+                    payment=payment.payment_id,
+                    currency=payment.currency,
+                )
+            )
+        return currency
+
+    def _book(self):
+        """Book the payment the agency holds: one entry in the agency's journal,
+        in the payment's currency at the payment date's rate, its receivable
+        items reconciled with the invoices."""
+        self.ensure_one()
+        case = self.case_id
+        agency = self.agency_id
+        journal, clearing, fee_account, agency_partner = agency._booking_accounts()
+        company = self.company_id
+        currency = self.currency_id
+        invoices = case.line_ids.move_id.filtered(
+            lambda move: move.state == "posted"
+            and move.currency_id == currency
+            and currency.compare_amounts(move.amount_residual, 0.0) > 0
+        )
+        allocation = agency_booking.allocate(
+            self.amount,
+            [
+                agency_booking.OpenInvoice(
+                    key=move.id,
+                    reference=move.name,
+                    due_date=move.invoice_date_due,
+                    residual=move.amount_residual,
+                )
+                for move in invoices
+            ],
+            reference=self.invoice_reference,
+            rounding=currency.rounding,
+        )
+        fee_rate = case.success_fee_rate or agency.default_fee_rate
+        fee = agency_booking.success_fee(self.amount, fee_rate, currency.rounding)
+
+        def to_company(amount):
+            return currency._convert(amount, company.currency_id, company, self.date)
+
+        receivable = {
+            move.id: move.line_ids.filtered(
+                lambda line: line.account_id.account_type == "asset_receivable"
+                and not line.reconciled
+            )
+            for move in invoices
+        }
+        debtor = case.partner_id
+        credits = [
+            (
+                amount,
+                receivable[move_id][:1].account_id,
+                receivable[move_id][:1].partner_id or debtor,
+                self.env._(
+                    "Collected by %(agency)s for %(invoice)s",
+                    agency=agency.name,
+                    invoice=invoices.browse(move_id).name,
+                ),
+            )
+            for move_id, amount in allocation.lines
+        ]
+        if not currency.is_zero(allocation.unallocated):
+            credits.append(
+                (
+                    allocation.unallocated,
+                    debtor.with_company(company).property_account_receivable_id,
+                    debtor,
+                    _("Collected by %s, not matched with an invoice", agency.name),
+                )
+            )
+        total = to_company(self.amount)
+        balances = [to_company(amount) for amount, *_rest in credits]
+        balances[-1] = company.currency_id.round(total - sum(balances[:-1]))
+        label = _(
+            "Agency %(agency)s, case %(case)s, payment %(payment)s",
+            agency=agency.name,
+            case=case.agency_reference or case.name,
+            payment=self.agency_payment_id,
+        )
+        line_values = [
+            {
+                "name": label,
+                "account_id": clearing.id,
+                "partner_id": agency_partner.id,
+                "currency_id": currency.id,
+                "amount_currency": self.amount,
+                "balance": total,
+            }
+        ]
+        line_values += [
+            {
+                "name": name,
+                "account_id": account.id,
+                "partner_id": partner.id,
+                "currency_id": currency.id,
+                "amount_currency": -amount,
+                "balance": -balance,
+            }
+            for (amount, account, partner, name), balance in zip(
+                credits, balances, strict=True
+            )
+        ]
+        if not currency.is_zero(fee):
+            fee_balance = to_company(fee)
+            rate = f"{fee_rate:g}"
+            fee_label = _(
+                "Success fee of %(agency)s (%(rate)s %%)", agency=agency.name, rate=rate
+            )
+            line_values += [
+                {
+                    "name": fee_label,
+                    "account_id": fee_account.id,
+                    "partner_id": agency_partner.id,
+                    "currency_id": currency.id,
+                    "amount_currency": fee,
+                    "balance": fee_balance,
+                },
+                {
+                    "name": fee_label,
+                    "account_id": clearing.id,
+                    "partner_id": agency_partner.id,
+                    "currency_id": currency.id,
+                    "amount_currency": -fee,
+                    "balance": -fee_balance,
+                },
+            ]
+        move = (
+            self.env["account.move"]
+            .with_company(company)
+            .create(
+                {
+                    "move_type": "entry",
+                    "journal_id": journal.id,
+                    "date": self.date,
+                    "currency_id": currency.id,
+                    "ref": label,
+                    "line_ids": [Command.create(values) for values in line_values],
+                }
+            )
+        )
+        move.action_post()
+        lines = move.line_ids.sorted("id")
+        if len(lines) != len(line_values):
+            raise UserError(_("The entry %s was not created as expected.", move.name))
+        # Odoo's reconciliation: partial matching of each credit with its
+        # invoice, the exchange difference in a foreign currency booked by Odoo.
+        for (move_id, _amount), line in zip(
+            allocation.lines, lines[1 : 1 + len(allocation.lines)], strict=True
+        ):
+            (line | receivable[move_id]).reconcile()
+        if not currency.is_zero(fee):
+            # the fee is kept by the agency: what stays open is what it owes
+            (lines[0] | lines[-1]).reconcile()
+        self.write(
+            {
+                "move_id": move.id,
+                "fee_rate": fee_rate,
+                "fee_amount": fee,
+                "amount_unallocated": allocation.unallocated,
+            }
+        )
+        self._note_booking(invoices, allocation)
+
+    def _note_booking(self, invoices, allocation):
+        currency = self.currency_id
+        env = self.env
+
+        def money(amount):
+            return format_amount(env, amount, currency)
+
+        settled = ", ".join(
+            f"{invoices.browse(move_id).name} ({money(amount)})"
+            for move_id, amount in allocation.lines
+        )
+        body = _(
+            "%(agency)s collected %(amount)s on %(date)s (payment %(payment)s), "
+            "booked in %(move)s. Settled: %(settled)s. Success fee: %(fee)s; the "
+            "agency owes %(net)s.",
+            agency=self.agency_id.name,
+            amount=money(self.amount),
+            date=format_date(env, self.date),
+            payment=self.agency_payment_id,
+            move=self.move_id.name,
+            settled=settled or _("no invoice"),
+            fee=money(self.fee_amount),
+            net=money(self.amount - self.fee_amount),
+        )
+        if not currency.is_zero(allocation.unallocated):
+            body += " " + _(
+                "%s matched no open invoice of the case: it stays a credit of the "
+                "debtor, to match by hand.",
+                money(allocation.unallocated),
+            )
+        self.case_id.message_post(body=body, message_type="notification")
+        for move_id, amount in allocation.lines:
+            invoices.browse(move_id).message_post(
+                body=_(
+                    "%(amount)s collected by the agency %(agency)s (case %(case)s), "
+                    "booked in %(move)s.",
+                    amount=money(amount),
+                    agency=self.agency_id.name,
+                    case=self.case_id.name,
+                    move=self.move_id.name,
+                ),
+                message_type="notification",
+            )
+
+    def _reverse(self):
+        """Undo the payment the agency deleted: its entry is reversed and the
+        invoices it settled are open again."""
+        self.ensure_one()
+        invoices = self.env["account.move"]
+        reversal = self.env["account.move"]
+        move = self.move_id
+        if self.state == BOOKED and move:
+            invoices = move.line_ids.matched_debit_ids.debit_move_id.move_id.filtered(
+                lambda m: m.is_invoice(include_receipts=True)
+            )
+            day = max(self.company_id._followup_today(), move.date)
+            reversal = move.with_company(self.company_id)._reverse_moves(
+                [
+                    {
+                        "date": day,
+                        "ref": _(
+                            "Reversal of %(move)s: payment %(payment)s deleted by "
+                            "the agency",
+                            move=move.name,
+                            payment=self.agency_payment_id,
+                        ),
+                    }
+                ],
+                cancel=True,
+            )
+        self.write(
+            {
+                "state": REVERSED,
+                "reversal_move_id": reversal.id,
+                "date_reversed": self.company_id._followup_today(),
+            }
+        )
+        amount = format_amount(self.env, self.amount, self.currency_id)
+        if reversal:
+            body = _(
+                "The agency deleted payment %(payment)s of %(amount)s: %(move)s is "
+                "reversed by %(reversal)s, the invoices are open again.",
+                payment=self.agency_payment_id,
+                amount=amount,
+                move=move.name,
+                reversal=reversal.name,
+            )
+        else:
+            body = _(
+                "The agency deleted payment %(payment)s of %(amount)s; nothing had "
+                "been booked from it.",
+                payment=self.agency_payment_id,
+                amount=amount,
+            )
+        self.case_id.message_post(body=body, message_type="notification")
+        for invoice in invoices:
+            invoice.message_post(body=body, message_type="notification")
+        return reversal
+
+
+def _naive(moment):
+    if moment and moment.tzinfo:
+        return moment.astimezone(UTC).replace(tzinfo=None)
+    return moment
