@@ -349,18 +349,23 @@ class FollowupAgency(models.Model):
                 continue
             since = agency.poll_cursor
             try:
-                changes = agency._agency_poll_changes(since)
+                # one agency's failure leaves the others' changes applied
+                with self.env.cr.savepoint():
+                    changes = agency._agency_poll_changes(since)
+                    newest, _cases = Case._apply_agency_changes(
+                        agency, changes, payments_of=agency._agency_fetch_payments
+                    )
             except AgencyError as error:
                 _logger.warning("Status poll of agency %s failed: %s", agency.id, error)
                 agency._record_failure(error.message)
                 continue
-            try:
-                newest, _cases = Case._apply_agency_changes(
-                    agency, changes, payments_of=agency._agency_fetch_payments
+            except UserError as error:
+                # e.g. no account to book collected money yet: the changes wait
+                # at the agency until a manager completes the setup
+                agency.message_post(
+                    body=_("The status poll stopped: %s", error.args[0]),
+                    message_type="notification",
                 )
-            except AgencyError as error:
-                _logger.warning("Status poll of agency %s failed: %s", agency.id, error)
-                agency._record_failure(error.message)
                 continue
             agency._record_success()
             values = {"last_poll": fields.Datetime.now()}

@@ -35,6 +35,30 @@ class HandoffCommon(AgencySandboxMixin, FollowupCommon):
                 "send_documents": False,
             }
         )
+        # where the money the agency collects is booked
+        cls.clearing = (
+            cls.env["account.account"]
+            .with_company(cls.company)
+            .create(
+                {
+                    "name": "Agency clearing",
+                    "code": "467100",
+                    "account_type": "asset_current",
+                    "reconcile": True,
+                }
+            )
+        )
+        cls.fee_account = cls.company_data["default_account_expense"]
+        cls.agency_partner = cls.env["res.partner"].create(
+            {"name": "Debitura ApS", "is_company": True}
+        )
+        cls.agency.write(
+            {
+                "clearing_account_id": cls.clearing.id,
+                "fee_account_id": cls.fee_account.id,
+                "agency_partner_id": cls.agency_partner.id,
+            }
+        )
         cls.Request = cls.env["followup.agency.request"]
 
     def setUp(self):

@@ -290,6 +290,51 @@ class TestAgencyWebhook(HandoffCommon, HttpCase):
     # ------------------------------------------------------------------
     # the sandbox's own signed webhooks
     # ------------------------------------------------------------------
+    def test_from_hand_off_to_closed_paid_by_signed_webhooks(self):
+        invoice = self._overdue_invoice(self.customer_fr, 1000.0)
+        case = self._hand_off(invoice, send_transfer_notice=False)
+        self._send_outbox()
+        subscription = self.sandbox.subscribe_webhook(
+            f"{self.base_url()}{self.url}", test_mode=True
+        )
+        self.agency.sudo().webhook_secret = subscription["secret"]
+        self.env.flush_all()
+        self.sandbox.activate(case.agency_case_id)
+        self.sandbox.register_payment(
+            case.agency_case_id, 1000.0, recipient="CollectionPartner"
+        )
+        self.sandbox.close(case.agency_case_id, "Paid")
+        self.sandbox.wait_for_webhooks()
+        types = set(self.Event.search([]).mapped("event_type"))
+        self.assertTrue(
+            {"case.updated", "payment.created", "case.closed"} <= types, types
+        )
+
+        self.Event._cron_process_events()
+
+        self.assertEqual(set(self.Event.search([]).mapped("state")), {"done"})
+        self.assertEqual(case.state, "closed_paid")
+        payment = case.agency_payment_ids
+        self.assertEqual(len(payment), 1)
+        self.assertEqual(payment.state, "booked")
+        self.assertEqual(invoice.payment_state, "paid")
+        self.assertFalse(invoice.followup_at_agency)
+        fee = round(1000.0 * case.success_fee_rate / 100, 2)
+        clearing = self.env["account.move.line"].search(
+            [("account_id", "=", self.clearing.id), ("parent_state", "=", "posted")]
+        )
+        self.assertAlmostEqual(sum(clearing.mapped("balance")), 1000.0 - fee)
+        # every event delivered again: nothing changes
+        moves_before = self.env["account.move"].search_count([])
+        for event in self.Event.search([]):
+            response = self._post(
+                event.payload.encode(), secrets_=(subscription["secret"],)
+            )
+            self.assertEqual(response.json()["status"], "duplicate")
+        self.Event._cron_process_events()
+        self.assertEqual(self.env["account.move"].search_count([]), moves_before)
+        self.assertEqual(len(case.agency_payment_ids), 1)
+
     def test_sandbox_webhooks_drive_the_case(self):
         case = self._submitted_case()
         # subscribed once the case exists: the test's cursor must not be in use
