@@ -56,3 +56,12 @@ class TestDemoData(TransactionCase):
             "Northwind Traders Ltd",
             "Acme Supplies Inc.",
         ]
+
+    def test_demo_agency_is_ready_to_book_what_it_collects(self):
+        agency = self.env.ref("receivables_followup.agency_demo_debitura")
+        self.assertTrue(agency.is_test)
+        self.assertTrue(agency.journal_id)
+        self.assertEqual(agency.clearing_account_id.account_type, "asset_current")
+        self.assertTrue(agency.clearing_account_id.reconcile)
+        self.assertTrue(agency.fee_account_id)
+        self.assertTrue(agency.agency_partner_id)
