@@ -21,6 +21,7 @@ from . import followup_agency_event
 from . import followup_agency_accounting
 from . import followup_agency_payment
 from . import account_move
+from . import account_bank_statement_line
 from . import res_partner
 from . import res_config_settings
 from . import ir_actions_report

@@ -491,6 +491,35 @@ class TestAgencyBooking(HandoffCommon):
         self.assertTrue(all(lines.mapped("reconciled")))
         self.assertEqual(len(lines.full_reconcile_id), 1)
 
+    def test_remittance_matched_from_the_bank_lines_list(self):
+        case, _invoices = self._submitted_case([1200.0, 500.0])
+        self._pay(case, 1000.0)
+        self._sync(case)
+        st_line = self.env["account.bank.statement.line"].create(
+            {
+                "journal_id": self.company_data["default_journal_bank"].id,
+                "date": self.today,
+                "payment_ref": "Remittance",
+                "partner_id": self.agency_partner.id,
+                "amount": 850.0,
+            }
+        )
+        other = self.env["account.bank.statement.line"].create(
+            {
+                "journal_id": self.company_data["default_journal_bank"].id,
+                "date": self.today,
+                "payment_ref": "A customer",
+                "partner_id": self.customer_be.id,
+                "amount": 10.0,
+            }
+        )
+        (st_line | other).action_followup_match_agency_remittance()
+        self.assertTrue(st_line.is_reconciled)
+        self.assertFalse(other.is_reconciled, "not an agency's line")
+        self.assertAlmostEqual(self._clearing_balance(), 0.0)
+        with self.assertRaises(UserError):
+            other.action_followup_match_agency_remittance()
+
     def test_missing_accounting_is_explained(self):
         case, (old,) = self._submitted_case([1200.0])
         self._pay(case, 1000.0)
