@@ -225,6 +225,11 @@ class FollowupAgency(models.Model):
         self.ensure_one()
         return self.env["followup.agency.case"]
 
+    def _agency_missing_details(self, case):
+        """What the collection firm asks for on ``case``, as lines of text."""
+        self.ensure_one()
+        return []
+
     def _agency_fetch_payments(self, case):
         """The agency's current list of payments of ``case`` (``AgencyPayment``)."""
         self.ensure_one()

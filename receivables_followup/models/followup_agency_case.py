@@ -444,8 +444,10 @@ class FollowupAgencyCase(models.Model):
         if values.get("state") in CLOSED_STATES:
             self._on_closed(change.close_code)
         if values.get("state") == const.NEEDS_DETAILS:
+            missing = self.agency_id._agency_missing_details(self)
             self._schedule_activity(
-                _("The collection firm needs more details on case %s", self.name)
+                _("The collection firm needs more details on case %s", self.name),
+                note="\n".join(missing) or None,
             )
         return True
 

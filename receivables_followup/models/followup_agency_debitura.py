@@ -190,6 +190,19 @@ class FollowupAgency(models.Model):
         case._apply_agency_case(change)
         return case
 
+    def _agency_missing_details(self, case):
+        if self.code != DEBITURA:
+            return super()._agency_missing_details(case)
+        with self._debitura_client() as client:
+            validation = client.case_validation(case.agency_case_id) or {}
+        return [
+            " ".join(
+                filter(None, (item.get("resolutionArea"), item.get("description")))
+            )
+            for item in validation.get("items") or []
+            if isinstance(item, dict)
+        ]
+
     def _agency_fetch_payments(self, case):
         if self.code != DEBITURA:
             return super()._agency_fetch_payments(case)

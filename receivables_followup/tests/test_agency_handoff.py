@@ -447,6 +447,19 @@ class TestAgencySync(HandoffCommon):
         self.env["followup.agency.case"]._apply_agency_changes(self.agency, [stale])
         self.assertEqual(case.state, "active")
 
+    def test_needs_details_says_what_is_missing(self):
+        case, _invoice = self._submitted_case()
+        self.sandbox.request_details(
+            case.agency_case_id,
+            "We need more on the debtor.",
+            items=[{"resolutionArea": "Debtor", "description": "a phone number"}],
+        )
+        self.env["followup.agency"]._cron_poll_agencies()
+        self.assertEqual(case.state, "needs_details")
+        activity = case.activity_ids.filtered(lambda a: "more details" in a.summary)
+        self.assertEqual(len(activity), 1)
+        self.assertIn("a phone number", str(activity.note))
+
     def test_withdrawn_case_gives_the_invoices_back(self):
         case, invoice = self._submitted_case()
         self.sandbox.close(case.agency_case_id, "WithdrawnByClient")

@@ -114,6 +114,11 @@ class DebituraClient:
             params["Ids"] = ",".join(ids)
         return self._call("GET", "/cases", params=params)
 
+    def case_validation(self, case_id):
+        """``GET /cases/{id}/validation``: what the collection firm asks for
+        (``needsInfo`` and ``items`` of ``resolutionArea``/``description``)."""
+        return self._call("GET", f"/cases/{_segment(case_id)}/validation")
+
     def case_payments(self, case_id):
         """``GET /cases/{id}/payments``: list of ``PaymentDto``."""
         return self._call("GET", f"/cases/{_segment(case_id)}/payments")
