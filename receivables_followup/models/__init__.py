@@ -20,6 +20,9 @@ from . import followup_agency_request
 from . import followup_agency_event
 from . import followup_agency_accounting
 from . import followup_agency_payment
+from . import followup_agency_import
+from . import followup_agency_import_line
+from . import followup_agency_report
 from . import account_move
 from . import account_bank_statement_line
 from . import res_partner

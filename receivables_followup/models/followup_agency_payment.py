@@ -112,7 +112,7 @@ class FollowupAgencyPayment(models.Model):
     # entry points
     # ------------------------------------------------------------------
     @api.model
-    def _sync_case_payments(self, case, payments):
+    def _sync_case_payments(self, case, payments, complete=True):
         """Bring the case's payments in line with the agency's list.
 
         Books each payment not seen yet and reverses each booked payment the
@@ -123,6 +123,8 @@ class FollowupAgencyPayment(models.Model):
         :param case: a ``followup.agency.case``
         :param payments: the agency's full current list of ``AgencyPayment``
             for the case
+        :param complete: False when ``payments`` are only the new ones (an
+            agency's report): nothing absent from them is reversed
         :returns: ``(new, reversed)``, the payment records created and reversed
         """
         case.ensure_one()
@@ -160,7 +162,8 @@ class FollowupAgencyPayment(models.Model):
             if payment_id not in known_ids:
                 new |= Payment._record_agency_payment(case, payment)
         gone = known.filtered(
-            lambda p: p.case_id == case
+            lambda p: complete
+            and p.case_id == case
             and p.state != REVERSED
             and p.agency_payment_id not in listed
         )
@@ -277,7 +280,7 @@ class FollowupAgencyPayment(models.Model):
             }
         )
         if record.state == BOOKED:
-            record._book()
+            record._book(commission=payment.commission)
         else:
             case.message_post(
                 body=_(
@@ -311,10 +314,14 @@ class FollowupAgencyPayment(models.Model):
             )
         return currency
 
-    def _book(self):
+    def _book(self, commission=None):
         """Book the payment the agency holds: one entry in the agency's journal,
         in the payment's currency at the payment date's rate, its receivable
-        items reconciled with the invoices."""
+        items reconciled with the invoices.
+
+        :param commission: the success fee the agency says it withheld, in the
+            payment's currency; None: the case's rate times the amount
+        """
         self.ensure_one()
         case = self.case_id
         agency = self.agency_id
@@ -342,6 +349,9 @@ class FollowupAgencyPayment(models.Model):
         )
         fee_rate = case.success_fee_rate or agency.default_fee_rate
         fee = agency_booking.success_fee(self.amount, fee_rate, currency.rounding)
+        if commission is not None:
+            fee = currency.round(commission)
+            fee_rate = round(fee * 100.0 / self.amount, 2) if self.amount else 0.0
 
         def to_company(amount):
             return currency._convert(amount, company.currency_id, company, self.date)

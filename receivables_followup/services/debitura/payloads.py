@@ -134,6 +134,9 @@ class AgencyPayment:
     #: ``PaymentDto`` names the case only: its ``invoice.reference`` is the
     #: case's reference, not one of our invoices)
     invoice_reference: str | None = None
+    #: the success fee the agency withheld, when it states it (a report's
+    #: commission column); None: the case's rate applies
+    commission: float | None = None
 
 
 @dataclass(frozen=True)

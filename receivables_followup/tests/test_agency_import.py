@@ -1,0 +1,477 @@
+"""An agency's status and payment report imported: cases handed off to the
+Debitura sandbox, then a CSV or XML report applied through the same code path as
+the callbacks. Amounts checked are computed by hand in the docstrings."""
+
+import base64
+import tempfile
+from pathlib import Path
+
+from odoo.exceptions import UserError
+from odoo.tests import BaseCase, tagged
+
+from ..services import agency_report
+from .common_handoff import HandoffCommon
+
+CSV_HEADER = (
+    "Référence;Type;Date;Montant;Devise;Bénéficiaire;Commission;Statut;"
+    "Motif de clôture;ID paiement\n"
+)
+NS = agency_report.NAMESPACE
+
+
+@tagged("post_install", "-at_install")
+class TestAgencyReportParsing(BaseCase):
+    """The report read into rows, without the ORM."""
+
+    def test_french_csv_with_decimal_commas_and_bom(self):
+        data = (
+            "\ufeff" + CSV_HEADER + "RF-1;paiement;03/02/2026;1 234,56;EUR;agence;"
+            "185,18;;;P1\n"
+        ).encode()
+        file_format, (row,) = agency_report.parse(data, filename="r.csv")
+        self.assertEqual(file_format, "csv")
+        self.assertEqual(row.kind, "payment")
+        self.assertEqual(str(row.amount), "1234.56")
+        self.assertEqual(str(row.commission), "185.18")
+        self.assertEqual(row.recipient, "agency")
+        self.assertEqual(row.identity, "RF-1|payment|P1")
+
+    def test_english_csv_with_commas_and_agency_headers(self):
+        data = (
+            b"Case;Kind;When;Sum\n".replace(b";", b",") + b"RF-1,status,2026-02-01,\n"
+        )
+        settings = agency_report.CsvSettings(
+            date_format="%Y-%m-%d",
+            headers={"reference": ("Case",), "kind": ("Kind",), "date": ("When",)},
+        )
+        with self.assertRaises(agency_report.ReportRefused):
+            agency_report.parse(data, "csv")  # no reference column by default
+        data = b"Case,Kind,When,Status\nRF-1,status,2026-02-01,on hold\n"
+        _format, (row,) = agency_report.parse(data, "csv", settings=settings)
+        self.assertEqual(row.state, "paused")
+        self.assertEqual(str(row.day), "2026-02-01")
+
+    def test_amounts(self):
+        for text, value in [
+            ("1 234,56", "1234.56"),
+            ("1.234,56", "1234.56"),
+            ("1,234.56", "1234.56"),
+            ("1234.5", "1234.5"),
+            ("12", "12"),
+            ("1\u202f000,00", "1000.00"),
+        ]:
+            self.assertEqual(str(agency_report.parse_amount(text)), value)
+        for text in ("12a", "1,2,3.4.5", "€12"):
+            with self.assertRaises(ValueError):
+                agency_report.parse_amount(text)
+
+    def test_identity_without_ids_is_a_hash_of_the_row(self):
+        line = "RF-1;statut;01/02/2026;;;;;actif;;\n"
+        data = (CSV_HEADER + line + line.replace("actif", " Actif ")).encode()
+        _format, (first, second) = agency_report.parse(data, "csv")
+        self.assertTrue(first.identity.startswith("RF-1|sha|"))
+        self.assertEqual(first.identity, second.identity)
+
+    def test_formula_detection(self):
+        self.assertTrue(agency_report.is_formula('=HYPERLINK("http://x")'))
+        self.assertTrue(agency_report.is_formula("@SUM(A1)"))
+        self.assertTrue(agency_report.is_formula("+cmd|' /C calc'!A0"))
+        self.assertFalse(agency_report.is_formula("-12,50"))
+        self.assertFalse(agency_report.is_formula("-"))
+        self.assertFalse(agency_report.is_formula("RF-1"))
+
+
+@tagged("post_install", "-at_install")
+class TestAgencyImport(HandoffCommon):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.Import = cls.env["followup.agency.import"]
+        cls.Payment = cls.env["followup.agency.payment"]
+
+    # ------------------------------------------------------------------
+    # helpers
+    # ------------------------------------------------------------------
+    def _submitted_case(self, amounts, fee_rate=15.0, partner=None):
+        """A case with one invoice per amount (the first the oldest), handed
+        off to the sandbox; success fee ``fee_rate``."""
+        invoices = [
+            self._overdue_invoice(
+                partner or self.customer_fr, amount, days_late=120 - 30 * i
+            )
+            for i, amount in enumerate(amounts)
+        ]
+        moves = self.env["account.move"].union(*invoices)
+        case = self._hand_off(moves, send_transfer_notice=False)
+        self._send_outbox()
+        self.assertEqual(case.state, "submitted")
+        case.sudo().success_fee_rate = fee_rate
+        return case, invoices
+
+    def _day(self):
+        return self.today.strftime("%d/%m/%Y")
+
+    def _csv(self, *lines):
+        return (CSV_HEADER + "".join(f"{line}\n" for line in lines)).encode()
+
+    def _import(self, data, name="report.csv"):
+        return self.Import._import_report(self.agency, data, name)
+
+    def _xml(self, *rows):
+        body = "\n".join(rows)
+        return (
+            f'<?xml version="1.0" encoding="UTF-8"?>\n'
+            f'<agencyReport xmlns="{NS}" version="1">\n{body}\n</agencyReport>\n'
+        ).encode()
+
+    def _receivable(self, invoice):
+        return invoice.line_ids.filtered(
+            lambda line: line.account_id.account_type == "asset_receivable"
+        )
+
+    # ------------------------------------------------------------------
+    # each row kind
+    # ------------------------------------------------------------------
+    def test_csv_status_payments_with_and_without_commission_and_reversal(self):
+        """Invoices 1,200 and 500. P1: 1,000 collected, the agency states a
+        commission of 120 (not 15 % = 150): clearing +1,000, receivable -1,000
+        on the oldest invoice, fee 120. P2: 150 collected without commission:
+        fee 15 % = 22.50, settles the rest of the oldest (200 -> 50). P2 then
+        reversed: the oldest owes 200 again."""
+        case, (old, new) = self._submitted_case([1200.0, 500.0])
+        ref = case.creditor_reference
+        day = self._day()
+        record = self._import(
+            self._csv(
+                f"{ref};statut;{day};;;;;actif;;",
+                f"{ref};paiement;{day};1 000,00;EUR;agence;120,00;;;P1",
+                f"{ref};paiement;{day};150,00;EUR;;;;;P2",
+                f"{ref};annulation;{day};;;;;;;P2",
+            )
+        )
+        self.assertRecordValues(
+            record,
+            [
+                {
+                    "state": "done",
+                    "file_format": "csv",
+                    "count_applied": 4,
+                    "count_rejected": 0,
+                    "count_duplicate": 0,
+                }
+            ],
+        )
+        self.assertEqual(case.state, "active")
+        self.assertEqual(case.agency_lifecycle, "actif")
+        p1, p2 = case.agency_payment_ids.sorted("agency_payment_id")
+        self.assertRecordValues(
+            p1 | p2,
+            [
+                {"agency_payment_id": "P1", "state": "booked", "fee_amount": 120.0},
+                {"agency_payment_id": "P2", "state": "reversed", "fee_amount": 22.5},
+            ],
+        )
+        self.assertEqual(p1.fee_rate, 12.0)
+        receivable = self._receivable(old).account_id
+        self.assertRecordValues(
+            p1.move_id.line_ids.sorted("id"),
+            [
+                {"account_id": self.clearing.id, "debit": 1000.0, "credit": 0.0},
+                {"account_id": receivable.id, "debit": 0.0, "credit": 1000.0},
+                {"account_id": self.fee_account.id, "debit": 120.0, "credit": 0.0},
+                {"account_id": self.clearing.id, "debit": 0.0, "credit": 120.0},
+            ],
+        )
+        self.assertTrue(p2.reversal_move_id)
+        self.assertRecordValues(
+            old | new,
+            [
+                {"amount_residual": 200.0, "payment_state": "partial"},
+                {"amount_residual": 500.0, "payment_state": "not_paid"},
+            ],
+        )
+        # handed 1,700, 1,000 collected and not reversed
+        self.assertEqual(case.amount_collected, 1000.0)
+        self.assertEqual(case.amount_remaining, 700.0)
+        self.assertEqual(record.attachment_id.raw[:10], CSV_HEADER.encode()[:10])
+
+    def test_xml_status_payment_and_closing_by_the_agency_reference(self):
+        """XML with the agency's own reference given apart: the case takes it;
+        a payment of 500 paid to the company directly is recorded, not booked;
+        a closing "uncollectable" closes the case."""
+        case, (invoice,) = self._submitted_case([800.0])
+        ref = case.creditor_reference
+        record = self._import(
+            self._xml(
+                f'<status reference="{ref}" agencyReference="AG-77" '
+                f'date="{self.today}" status="needs details"/>',
+                f'<payment reference="AG-77" paymentId="D1" date="{self.today}" '
+                f'amount="500.00" currency="EUR" recipient="creditor"/>',
+                '<closing reference="AG-77" rowId="9" closeCode="irrécouvrable"/>',
+            ),
+            "report.xml",
+        )
+        self.assertEqual(record.file_format, "xml")
+        self.assertEqual(record.count_applied, 3, record.line_ids.mapped("reason"))
+        self.assertEqual(case.agency_reference, "AG-77")
+        self.assertEqual(case.state, "closed_uncollectable")
+        self.assertEqual(case.agency_close_code, "Pre-Legal Exhausted – No Payment")
+        self.assertRecordValues(
+            case.agency_payment_ids,
+            [{"agency_payment_id": "D1", "state": "recorded", "move_id": False}],
+        )
+        self.assertEqual(invoice.amount_residual, 800.0)
+        self.assertEqual(
+            record.line_ids.sorted("line_number").mapped("kind"),
+            ["status", "payment", "closing"],
+        )
+
+    def test_end_to_end_report_closes_the_case_paid(self):
+        """Hand-off of 1,200 + 500, then the agency's report: the whole 1,700
+        collected (fee 15 % = 255), then a closing "paid": the case is closed
+        paid, both invoices paid and reconciled, the agency owes 1,445."""
+        case, invoices = self._submitted_case([1200.0, 500.0])
+        ref = case.creditor_reference
+        day = self._day()
+        record = self._import(
+            self._csv(
+                f"{ref};paiement;{day};1 700,00;EUR;agence;;;;PAY-1",
+                f"{ref};clôture;{day};;;;;;payé;",
+            )
+        )
+        self.assertEqual(record.state, "done")
+        self.assertRecordValues(
+            case,
+            [
+                {
+                    "state": "closed_paid",
+                    "agency_close_code": "Paid",
+                    "amount_collected": 1700.0,
+                    "amount_remaining": 0.0,
+                }
+            ],
+        )
+        for invoice in invoices:
+            self.assertEqual(invoice.payment_state, "paid")
+            self.assertTrue(self._receivable(invoice).reconciled)
+            self.assertFalse(invoice.followup_at_agency)
+        clearing = self.env["account.move.line"].search(
+            [("account_id", "=", self.clearing.id), ("parent_state", "=", "posted")]
+        )
+        self.assertAlmostEqual(sum(clearing.mapped("balance")), 1445.0)
+
+    # ------------------------------------------------------------------
+    # idempotence
+    # ------------------------------------------------------------------
+    def test_same_file_twice_changes_nothing(self):
+        case, (invoice,) = self._submitted_case([1000.0])
+        ref = case.creditor_reference
+        data = self._csv(
+            f"{ref};statut;{self._day()};;;;;en pause;;",
+            f"{ref};paiement;{self._day()};400,00;EUR;;;;;P1",
+        )
+        self._import(data)
+        moves = self.env["account.move"].search_count([])
+        second = self._import(data)
+        self.assertRecordValues(
+            second,
+            [{"state": "done", "count_applied": 0, "count_duplicate": 2}],
+        )
+        self.assertEqual(self.env["account.move"].search_count([]), moves)
+        self.assertEqual(len(case.agency_payment_ids), 1)
+        self.assertEqual(invoice.amount_residual, 600.0)
+        self.assertEqual(case.state, "paused")
+
+    def test_overlapping_file_applies_only_the_new_rows(self):
+        case, (invoice,) = self._submitted_case([1000.0])
+        ref = case.creditor_reference
+        day = self._day()
+        first = f"{ref};paiement;{day};100,00;EUR;;;;;P1"
+        second = f"{ref};paiement;{day};200,00;EUR;;;;;P2"
+        third = f"{ref};paiement;{day};300,00;EUR;;;;;P3"
+        self._import(self._csv(first, second))
+        record = self._import(self._csv(second, third))
+        self.assertEqual((record.count_applied, record.count_duplicate), (1, 1))
+        self.assertEqual(
+            sorted(case.agency_payment_ids.mapped("agency_payment_id")),
+            ["P1", "P2", "P3"],
+        )
+        self.assertEqual(invoice.amount_residual, 400.0)
+
+    def test_rows_without_ids_repeat_by_their_content(self):
+        case, (invoice,) = self._submitted_case([1000.0])
+        row = f"{case.creditor_reference};paiement;{self._day()};250,00;EUR;;;;;"
+        self._import(self._csv(row))
+        record = self._import(self._csv(row))
+        self.assertEqual(record.count_duplicate, 1)
+        self.assertEqual(invoice.amount_residual, 750.0)
+
+    # ------------------------------------------------------------------
+    # rejected rows
+    # ------------------------------------------------------------------
+    def test_every_rejected_reason_is_listed_and_valid_rows_applied(self):
+        case, (invoice,) = self._submitted_case([1000.0])
+        ref = case.creditor_reference
+        day = self._day()
+        record = self._import(
+            self._csv(
+                f"RF-UNKNOWN;statut;{day};;;;;actif;;",  # line 2
+                f"{ref};paiement;{day};1 000,01;EUR;;;;;P9",  # 3
+                f"{ref};paiement;{day};10,00;USD;;;;;P8",  # 4
+                f"{ref};paiement;{day};dix;EUR;;;;;P7",  # 5
+                f"{ref};paiement;31/31/2026;10,00;EUR;;;;;P6",  # 6
+                f"{ref};remboursement;{day};;;;;;;",  # 7
+                f"{ref};statut;{day};;;;;en vacances;;",  # 8
+                f"{ref};annulation;{day};;;;;;;NOPE",  # 9
+                f"{ref};paiement;{day};100,00;EUR;;;;;P1",  # 10, valid
+            )
+        )
+        self.assertEqual(record.state, "partial")
+        self.assertEqual((record.count_applied, record.count_rejected), (1, 8))
+        self.assertEqual(
+            [
+                (line.line_number, line.state, line.field_name, line.reason)
+                for line in record.line_ids.sorted("line_number")
+            ],
+            [
+                (2, "rejected", "reference", "unknown_case"),
+                (3, "rejected", "amount", "above_remaining"),
+                (4, "rejected", "currency", "wrong_currency"),
+                (5, "rejected", "amount", "malformed_amount"),
+                (6, "rejected", "date", "malformed_date"),
+                (7, "rejected", "kind", "unknown_kind"),
+                (8, "rejected", "status", "unknown_status"),
+                (9, "rejected", "payment_id", "unknown_payment"),
+                (10, "applied", False, False),
+            ],
+        )
+        self.assertEqual(invoice.amount_residual, 900.0)
+        # corrected and imported again: the rejected rows were never applied
+        fixed = self._import(self._csv(f"{ref};paiement;{day};10,00;EUR;;;;;P8"))
+        self.assertEqual(fixed.count_applied, 1)
+
+    def test_everything_rejected_is_a_failed_import(self):
+        record = self._import(self._csv(f"RF-NONE;statut;{self._day()};;;;;actif;;"))
+        self.assertEqual(record.state, "failed")
+
+    # ------------------------------------------------------------------
+    # hostile files
+    # ------------------------------------------------------------------
+    def test_hostile_files_are_refused_and_nothing_applied(self):
+        case, (invoice,) = self._submitted_case([1000.0])
+        ref = case.creditor_reference
+        good = f"{ref};paiement;{self._day()};100,00;EUR;;;;;P1"
+        laughs = (
+            '<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
+            '<!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">'
+            '<!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">]>'
+            f'<agencyReport xmlns="{NS}"><status reference="&lol3;" status="active"/>'
+            "</agencyReport>"
+        )
+        hostile = {
+            "malformed XML": (
+                self._xml(f'<status reference="{ref}" status="active">'),
+                "r.xml",
+            ),
+            "schema-invalid XML": (
+                self._xml(f'<payment reference="{ref}" amount="ten"/>'),
+                "r.xml",
+            ),
+            "external entity": (
+                b'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x SYSTEM '
+                b'"file:///etc/passwd">]><agencyReport xmlns="'
+                + NS.encode()
+                + b'"><status reference="&x;" status="active"/></agencyReport>',
+                "r.xml",
+            ),
+            "billion laughs": (laughs.encode(), "r.xml"),
+            "wrong encoding": (
+                (CSV_HEADER + good + "\n").encode("utf-16"),
+                "r.csv",
+            ),
+            "latin-1": (
+                (CSV_HEADER + good + ";é\n").encode("latin-1"),
+                "r.csv",
+            ),
+            "oversized": (
+                self._csv(good) + b" " * agency_report.MAX_BYTES,
+                "r.csv",
+            ),
+            "formula": (
+                self._csv(good, f'{ref};statut;;;;;;=HYPERLINK("http://x.example");;'),
+                "r.csv",
+            ),
+        }
+        for label, (data, name) in hostile.items():
+            with self.subTest(label), self.assertRaises(UserError):
+                self._import(data, name)
+        self.assertFalse(self.Import.search([("agency_id", "=", self.agency.id)]))
+        self.assertFalse(case.agency_payment_ids)
+        self.assertEqual(case.state, "submitted")
+        self.assertEqual(invoice.amount_residual, 1000.0)
+
+    # ------------------------------------------------------------------
+    # wizard and folder
+    # ------------------------------------------------------------------
+    def test_wizard_imports_and_opens_the_report(self):
+        case, _invoices = self._submitted_case([1000.0])
+        data = self._csv(f"{case.creditor_reference};statut;{self._day()};;;;;actif;;")
+        wizard = self.env["followup.agency.import.wizard"].create(
+            {
+                "agency_id": self.agency.id,
+                "file": base64.b64encode(data),
+                "filename": "rapport.csv",
+            }
+        )
+        action = wizard.action_import()
+        record = self.Import.browse(action["res_id"])
+        self.assertEqual(record.name, "rapport.csv")
+        self.assertEqual(record.user_id, self.env.user)
+        self.assertEqual(case.state, "active")
+
+    def test_agency_column_names_and_date_format(self):
+        case, _invoices = self._submitted_case([1000.0])
+        self.agency.write(
+            {
+                "report_separator": ",",
+                "report_date_format": "%Y%m%d",
+                "report_headers": "reference=N° dossier\nkind=Nature\nstatus=Etat",
+            }
+        )
+        data = (
+            "N° dossier,Nature,Date,Etat\n"
+            f"{case.creditor_reference},status,{self.today:%Y%m%d},paused\n"
+        ).encode()
+        record = self._import(data)
+        self.assertEqual(record.count_applied, 1)
+        self.assertEqual(case.state, "paused")
+        with self.assertRaises(UserError):
+            self.agency.report_headers = "not a mapping"
+
+    def test_folder_pickup_moves_each_file(self):
+        case, _invoices = self._submitted_case([1000.0])
+        folder = Path(tempfile.mkdtemp(prefix="rf_reports_"))
+        self.addCleanup(__import__("shutil").rmtree, folder, True)
+        (folder / "a_good.csv").write_bytes(
+            self._csv(f"{case.creditor_reference};statut;{self._day()};;;;;actif;;")
+        )
+        (folder / "b_bad.xml").write_bytes(b"<not xml")
+        (folder / "notes.txt").write_text("left alone")
+        self.agency.report_folder = str(folder)
+
+        done = self.env["followup.agency"]._cron_import_report_folders()
+
+        self.assertEqual(done, 2)
+        self.assertTrue((folder / "done" / "a_good.csv").is_file())
+        self.assertTrue((folder / "failed" / "b_bad.xml").is_file())
+        self.assertTrue((folder / "notes.txt").is_file())
+        self.assertFalse((folder / "a_good.csv").exists())
+        imports = self.Import.search([("agency_id", "=", self.agency.id)])
+        self.assertEqual(
+            sorted(imports.mapped(lambda i: (i.name, i.state, i.source))),
+            [("a_good.csv", "done", "folder"), ("b_bad.xml", "failed", "folder")],
+        )
+        self.assertIn("XML", imports.filtered(lambda i: i.state == "failed").message)
+        self.assertEqual(case.state, "active")
+        # nothing left: a second run imports nothing
+        self.assertEqual(self.env["followup.agency"]._cron_import_report_folders(), 0)
