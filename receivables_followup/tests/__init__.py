@@ -23,3 +23,4 @@ from . import test_agency_debitura_client
 from . import test_agency_handoff
 from . import test_agency_webhook
 from . import test_agency_booking
+from . import test_agency_file
