@@ -14,6 +14,7 @@ from . import followup_dispute
 from . import followup_dispute_line
 from . import followup_agency
 from . import followup_agency_debitura
+from . import followup_agency_file
 from . import followup_agency_case
 from . import followup_agency_case_line
 from . import followup_agency_request

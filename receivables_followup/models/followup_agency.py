@@ -192,7 +192,8 @@ class FollowupAgency(models.Model):
         :param documents: ``{move_id: (content, extension)}`` rendered for the
             requests of this batch
         :returns: a dict of values for the request's result (``agency_case`` an
-            ``AgencyCase`` when the agency answered one)
+            ``AgencyCase`` when the agency answered one, ``note`` what to
+            write in the case's chatter instead of the default)
         :raises AgencyError: classified failure
         """
         self.ensure_one()
@@ -239,6 +240,21 @@ class FollowupAgency(models.Model):
         """Whether requests to this agency go through an API (not a file)."""
         self.ensure_one()
         return False
+
+    def _agency_uploads_documents(self):
+        """Whether the invoice PDFs go to the agency as ``upload`` requests of
+        their own, after the case is created (False: they travel with it)."""
+        self.ensure_one()
+        return True
+
+    def _agency_request_documents(self, request):
+        """The invoices whose document ``request`` needs: the outbox renders
+        them in batches for all the requests it sends, and hands them to
+        :meth:`_agency_execute` as ``documents``."""
+        self.ensure_one()
+        if request.kind == "upload":
+            return request.move_id
+        return self.env["account.move"]
 
     # ------------------------------------------------------------------
     # actions

@@ -116,6 +116,13 @@ class FollowupAgencyCase(models.Model):
         string="Collection Firm", readonly=True, help="As proposed by the agency."
     )
     exclusive_period_end = fields.Date(readonly=True)
+    case_file_id = fields.Many2one(
+        "ir.attachment",
+        readonly=True,
+        copy=False,
+        help="The case file (XML and the invoice PDFs, zipped) produced for an "
+        "agency without an API.",
+    )
     line_ids = fields.One2many("followup.agency.case.line", "case_id", readonly=True)
     request_ids = fields.One2many("followup.agency.request", "case_id", readonly=True)
     agency_payment_ids = fields.One2many(
@@ -262,15 +269,17 @@ class FollowupAgencyCase(models.Model):
 
     def _queue_submission(self):
         """Queue the creation of each case at its agency, then the upload of
-        each invoice's PDF: the outbox sends them in this order and resumes
-        where it stopped."""
+        each invoice's PDF (for the agencies that take them apart from the
+        case): the outbox sends them in this order and resumes where it
+        stopped."""
         Request = self.env["followup.agency.request"].sudo()
         values = []
         for case in self:
             values.append(
                 case._request_values("create", f"{case.creditor_reference}:create")
             )
-            if case.agency_id.send_documents:
+            agency = case.agency_id
+            if agency.send_documents and agency._agency_uploads_documents():
                 values += [
                     dict(
                         case._request_values(
@@ -613,6 +622,16 @@ class FollowupAgencyCase(models.Model):
                 )
             )
         return self.action_send_now()
+
+    def action_download_case_file(self):
+        self.ensure_one()
+        if not self.case_file_id:
+            raise UserError(_("No case file has been produced for %s yet.", self.name))
+        return {
+            "type": "ir.actions.act_url",
+            "url": f"/web/content/{self.case_file_id.id}?download=true",
+            "target": "self",
+        }
 
     def action_open_invoices(self):
         self.ensure_one()

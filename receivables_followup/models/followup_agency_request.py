@@ -117,9 +117,7 @@ class FollowupAgencyRequest(models.Model):
         the repetition harmless.
         """
         requests = self.sudo().search(self._due_domain(), order="id", limit=batch_size)
-        documents = self._render_documents(
-            requests.filtered(lambda r: r.kind == "upload")
-        )
+        documents = self._render_documents(requests._documents_needed())
         done = 0
         for request in requests:
             # an agency paused by a failure earlier in this batch is left alone
@@ -147,11 +145,17 @@ class FollowupAgencyRequest(models.Model):
         self.invalidate_recordset()
         return True
 
-    def _render_documents(self, uploads):
-        """Invoice PDFs of the uploads, rendered in batches of one
-        wkhtmltopdf call each: {move_id: (content, extension)}."""
+    def _documents_needed(self):
+        """The invoices whose PDF these requests send, as each adapter says."""
+        moves = self.env["account.move"]
+        for request in self:
+            moves |= request.agency_id._agency_request_documents(request)
+        return moves
+
+    def _render_documents(self, moves):
+        """Invoice PDFs of ``moves``, rendered in batches of one wkhtmltopdf
+        call each: {move_id: (content, extension)}."""
         documents = {}
-        moves = uploads.move_id
         Report = self.env["ir.actions.report"].sudo()
         for start in range(0, len(moves), RENDER_BATCH):
             chunk = moves[start : start + RENDER_BATCH]
@@ -195,7 +199,9 @@ class FollowupAgencyRequest(models.Model):
         case = self.case_id.sudo()
         if result.get("agency_case"):
             case._apply_agency_case(result["agency_case"])
-        if self.kind == "create":
+        if result.get("note"):
+            case.message_post(body=result["note"], message_type="notification")
+        elif self.kind == "create":
             case.message_post(
                 body=_(
                     "Case created at the agency: reference %s.",

@@ -24,3 +24,4 @@ from . import test_agency_handoff
 from . import test_agency_webhook
 from . import test_agency_booking
 from . import test_agency_import
+from . import test_agency_file
