@@ -215,6 +215,44 @@ class TestAgencyCaseFile(HandoffCommon):
         self.assertIn("withdraw", emails.body_html)
         self.assertTrue(case.withdrawal_requested)
 
+    def test_from_hand_off_to_a_report_closing_the_case_paid(self):
+        """The file agency's whole cycle: case file out, its CSV report in.
+        1,200 + 500 outstanding, all collected, the agency states a 204.00
+        commission (12 %): clearing balance 1,700 - 204 = 1,496."""
+        self.file_agency.write(
+            {
+                "clearing_account_id": self.clearing.id,
+                "fee_account_id": self.fee_account.id,
+                "agency_partner_id": self.agency_partner.id,
+            }
+        )
+        first, second = self._two_invoices()
+        case = self._hand_off_and_send(first | second)
+        self.assertEqual(case.state, "submitted")
+        ref, day = case.creditor_reference, self.today.strftime("%d/%m/%Y")
+        report = (
+            "Référence;Référence agence;Type;Date;Montant;Devise;Bénéficiaire;"
+            "Commission;Statut;Motif de clôture;ID paiement\n"
+            f"{ref};DUP-2026-117;statut;{day};;;;;actif;;\n"
+            f"{ref};DUP-2026-117;paiement;{day};1 700,00;EUR;agence;204,00;;;P-1\n"
+            f"{ref};DUP-2026-117;clôture;{day};;;;;;payé;\n"
+        ).encode()
+
+        imported = self.env["followup.agency.import"]._import_report(
+            self.file_agency, report, "dupuis-2026-12.csv"
+        )
+
+        self.assertEqual(imported.state, "done")
+        self.assertEqual(case.agency_reference, "DUP-2026-117")
+        self.assertEqual(case.state, "closed_paid")
+        for invoice in first | second:
+            self.assertEqual(invoice.payment_state, "paid")
+            self.assertFalse(invoice.followup_at_agency)
+        clearing = self.env["account.move.line"].search(
+            [("account_id", "=", self.clearing.id), ("parent_state", "=", "posted")]
+        )
+        self.assertAlmostEqual(sum(clearing.mapped("balance")), 1496.0)
+
     def test_no_email_unless_the_agency_wants_it(self):
         self.file_agency.file_send_email = False
         case = self._hand_off_and_send(self._overdue_invoice(self.customer_fr, 900.0))
