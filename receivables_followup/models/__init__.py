@@ -16,6 +16,7 @@ from . import followup_agency
 from . import followup_agency_debitura
 from . import followup_agency_file
 from . import followup_agency_case
+from . import followup_agency_case_news
 from . import followup_agency_case_line
 from . import followup_agency_request
 from . import followup_agency_event
