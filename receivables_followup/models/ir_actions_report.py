@@ -1,10 +1,19 @@
+import io
 import logging
+import re
+
+import lxml.html
 
 from odoo import api, models
 from odoo.exceptions import UserError
-from odoo.tools.pdf import PdfReadError
+from odoo.tools.pdf import PdfFileReader, PdfFileWriter, PdfReadError
 
 _logger = logging.getLogger(__name__)
+
+#: the text that starts each record's first page in a batch, to split the PDF
+_MARKER = "RFDOC{}RF"
+_MARKER_FOUND = re.compile(r"RFDOC(\d+)RF")
+_MARKER_STYLE = "font-size:2px;line-height:2px;color:#ffffff;"
 
 
 class IrActionsReport(models.Model):
@@ -15,31 +24,96 @@ class IrActionsReport(models.Model):
         """Render ``report`` for many records in one wkhtmltopdf call, one document
         each: {res_id: (content, extension)}.
 
-        wkhtmltopdf renders the batch as one PDF that Odoo splits by page or
-        outline; the records it could not separate (a letter running over two
-        pages) are rendered one by one. Without wkhtmltopdf, the documents are HTML.
+        Debian's wkhtmltopdf is built against an unpatched Qt, which takes one
+        input document only (Odoo gives it one per record) and writes no
+        outline (Odoo splits a batch by it): the records' pages are rendered as
+        one document, each record starting on a new page with an invisible
+        marker, and the PDF is split where the markers are. Records the split
+        cannot place are rendered one by one. Without wkhtmltopdf, the
+        documents are HTML.
         """
         if self.get_wkhtmltopdf_state() in ("install", "broken"):
             return {
                 res_id: (self._render_qweb_html(report, [res_id])[0], "html")
                 for res_id in res_ids
             }
-        try:
-            streams = self._render_qweb_pdf_prepare_streams(report, None, res_ids)
-        except (PdfReadError, UserError) as error:
-            # wkhtmltopdf returns an empty document for a batch when a resource
-            # fails to load (e.g. web.base.url unreachable): render one by one.
-            _logger.warning(
-                "Batch rendering of %s documents failed: %s", len(res_ids), error
-            )
-            streams = {}
-        contents = {
-            res_id: (data["stream"].getvalue(), "pdf")
-            for res_id, data in streams.items()
-            if res_id and data.get("stream")
-        }
+        contents = {}
+        if len(res_ids) > 1:
+            try:
+                contents = self._render_followup_batch(report, res_ids)
+            except (PdfReadError, UserError, ValueError) as error:
+                _logger.warning(
+                    "Batch rendering of %s documents failed: %s", len(res_ids), error
+                )
         for res_id in res_ids:
             if res_id not in contents:
                 stream = self._render_qweb_pdf_prepare_streams(report, None, [res_id])
                 contents[res_id] = (stream[res_id]["stream"].getvalue(), "pdf")
         return contents
+
+    @api.model
+    def _render_followup_batch(self, report, res_ids):
+        """One wkhtmltopdf call for ``res_ids``, split per record:
+        {res_id: (pdf, "pdf")} for the records found in the result."""
+        report_sudo = self._get_report(report)
+        context = {"force_report_rendering": True}
+        html = self.with_context(**context)._render_qweb_html(report, res_ids)[0]
+        bodies, html_ids, header, footer, paper_args = report_sudo.with_context(
+            **context
+        )._prepare_html(html, report_model=report_sudo.model)
+        if not bodies or None in html_ids:
+            raise ValueError("the report's pages do not name their records")
+        pdf = self._run_wkhtmltopdf(
+            [_one_document(bodies, html_ids)],
+            report_ref=report,
+            header=header,
+            footer=footer,
+            specific_paperformat_args=paper_args,
+        )
+        return _split_by_marker(pdf)
+
+
+def _one_document(bodies, res_ids):
+    """The records' bodies as one HTML document, each record on new pages and
+    its first page marked with its id."""
+    documents = [lxml.html.document_fromstring(body) for body in bodies]
+    main = documents[0].body
+    for index, (document, res_id) in enumerate(zip(documents, res_ids, strict=True)):
+        marker = lxml.html.Element("div")
+        marker.text = _MARKER.format(res_id)
+        marker.set(
+            "style", _MARKER_STYLE + ("page-break-before:always;" if index else "")
+        )
+        if index == 0:
+            main.insert(0, marker)
+            continue
+        main.append(marker)
+        for child in list(document.body):
+            main.append(child)
+    return lxml.html.tostring(
+        documents[0], encoding="unicode", doctype="<!DOCTYPE html>"
+    )
+
+
+def _split_by_marker(pdf):
+    """{res_id: (pdf, "pdf")}: each page goes to the record whose marker was
+    seen last; the pages before the first marker make the split fail."""
+    reader = PdfFileReader(io.BytesIO(pdf), strict=False)
+    pages_by_id = {}
+    current = None
+    for page in reader.pages:
+        found = _MARKER_FOUND.findall(re.sub(r"\s+", "", page.extract_text() or ""))
+        if found:
+            current = int(found[0])
+        if current is None:
+            raise ValueError("a batch page belongs to no record")
+        pages_by_id.setdefault(current, []).append(page)
+    documents = {}
+    for res_id, pages in pages_by_id.items():
+        writer = PdfFileWriter()
+        for page in pages:
+            writer.addPage(page)
+        buffer = io.BytesIO()
+        writer.write(buffer)
+        documents[res_id] = (buffer.getvalue(), "pdf")
+    return documents

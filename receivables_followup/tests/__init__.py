@@ -25,3 +25,4 @@ from . import test_agency_webhook
 from . import test_agency_booking
 from . import test_agency_import
 from . import test_agency_file
+from . import test_report_batch

@@ -1,0 +1,46 @@
+"""Many documents in one wkhtmltopdf call, split per record: Debian's
+wkhtmltopdf takes one input document only."""
+
+import io
+from unittest.mock import patch
+
+from odoo.tests import tagged
+from odoo.tools.pdf import PdfFileReader
+
+from .common import FollowupCommon
+
+INVOICE_REPORT = "account.account_invoices"
+
+
+@tagged("post_install", "-at_install")
+class TestReportBatch(FollowupCommon):
+    def test_invoices_rendered_in_one_call_and_split_per_invoice(self):
+        Report = self.env["ir.actions.report"].sudo()
+        if Report.get_wkhtmltopdf_state() in ("install", "broken"):
+            self.fail("wkhtmltopdf is needed: the test command installs it")
+        invoices = [
+            self._create_invoice(partner, amount, "2025-01-01")
+            for partner, amount in (
+                (self.customer_fr, 100.0),
+                (self.customer_be, 200.0),
+                (self.customer_us, 300.0),
+            )
+        ]
+        run = type(Report)._run_wkhtmltopdf
+        with patch.object(
+            type(Report), "_run_wkhtmltopdf", autospec=True, side_effect=run
+        ) as calls:
+            documents = Report._render_followup_documents(
+                INVOICE_REPORT, [invoice.id for invoice in invoices]
+            )
+        self.assertEqual(calls.call_count, 1)
+        self.assertEqual(set(documents), {invoice.id for invoice in invoices})
+        for invoice in invoices:
+            content, extension = documents[invoice.id]
+            self.assertEqual(extension, "pdf")
+            text = "".join(
+                page.extract_text() for page in PdfFileReader(io.BytesIO(content)).pages
+            )
+            self.assertIn(invoice.name, text)
+            others = [other.name for other in invoices if other != invoice]
+            self.assertFalse([name for name in others if name in text], text)
