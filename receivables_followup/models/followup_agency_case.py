@@ -258,7 +258,9 @@ class FollowupAgencyCase(models.Model):
             ),
             lines=[
                 (line.move_id.name, line.due_date, line.amount_handed)
-                for line in self.line_ids.sorted(lambda line: (line.due_date, line.id))
+                for line in self.line_ids.sorted(
+                    lambda line: (line.due_date, line.move_id.id)
+                )
             ],
             comments=self.note or None,
             is_test=self.is_test,

@@ -13,7 +13,12 @@ _logger = logging.getLogger(__name__)
 #: the text that starts each record's first page in a batch, to split the PDF
 _MARKER = "RFDOC{}RF"
 _MARKER_FOUND = re.compile(r"RFDOC(\d+)RF")
-_MARKER_STYLE = "font-size:2px;line-height:2px;color:#ffffff;"
+#: a font wkhtmltopdf embeds as text (the report's web fonts may come out as
+#: shapes, which no text extraction reads)
+_MARKER_STYLE = (
+    "font-family:'DejaVu Sans',sans-serif !important;font-size:2px;"
+    "line-height:2px;color:#ffffff;"
+)
 
 
 class IrActionsReport(models.Model):

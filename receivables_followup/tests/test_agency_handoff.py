@@ -143,6 +143,15 @@ class TestHandoffWizard(HandoffCommon):
         wizard = self.env["followup.handoff.wizard"].browse(action["res_id"])
         self.assertEqual(wizard.case_ids.move_ids, old)
 
+    def test_invoices_due_the_same_day(self):
+        first = self._overdue_invoice(self.customer_fr, 300.0, days_late=40)
+        second = self._overdue_invoice(self.customer_fr, 200.0, days_late=40)
+        wizard = self._wizard(first | second)
+        self.assertEqual(wizard.case_ids.move_ids, first | second)
+        self.assertTrue(wizard.case_ids.previewed)
+        lines = self.sandbox.request_log("POST", "/cases/preview")[-1]["body"]
+        self.assertEqual(len(lines["claimLines"]), 2)
+
     def test_rules_in_isolation(self):
         today = fields.Date.today()
         rules = handoff.Rules(today=today, min_days_overdue=30)
