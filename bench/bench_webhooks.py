@@ -445,6 +445,7 @@ def bench(args, odoo, SandboxProcess, template, sandbox_root, result):
             api_key,
             "--secret",
             args.secret,
+            *(["--cron-inactive"] if args.cron_inactive else []),
         )
         agency_id = prepared["agency_id"]
         cases = [case for case in prepared["cases"] if case["agency_case_id"]]
@@ -784,6 +785,13 @@ def parse_args(argv):
         "request without a session, as the agency's are)",
     )
     parser.add_argument(
+        "--cron-inactive",
+        action="store_true",
+        help="archive the inbox's scheduled action before the deliveries: its "
+        "_trigger() then queues nothing, which shows what the wake-up of the cron "
+        "after each new event costs (the processing is run by the bench anyway)",
+    )
+    parser.add_argument(
         "--profile",
         action="store_true",
         help=f"afterwards, cProfile the processing and {PROFILE_EVENTS} sequential "
@@ -840,6 +848,7 @@ def main(argv=None):
         f"{args.cases} debtors x {args.invoices_per_debtor} invoices, "
         f"{args.payments_per_case} payments per case; "
         + ("--db-filter ^DB$" if args.db_filter else "-d DB without --db-filter")
+        + ("; the inbox's scheduled action archived" if args.cron_inactive else "")
     ]
     if args.profile:
         notes.append("profiled: the processing's time is inflated by cProfile")

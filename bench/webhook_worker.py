@@ -7,9 +7,9 @@ Odoo. Each mode opens the registry of the bench database and prints one line
 Modes:
   prepare  hand the bench customers over to the agency sandbox as
            ``bench/handoff`` does (its ``handoff_worker`` functions: addresses,
-           a Debitura agency in test mode without documents, the wizard by
-           chunks of debtors, the outbox until nothing is due), then give the
-           agency the webhook secret and, when the addon books agency payments
+           due dates apart, the wizard by chunks of debtors, the outbox until
+           nothing is due) to a Debitura agency in test mode without documents,
+           with the webhook secret and, when the addon books agency payments
            (``followup.agency.payment``), a clearing account, a success-fee
            account and the agency as a contact; prints the cases sent
   apply    process the stored callbacks as Odoo's cron runner does
@@ -30,7 +30,13 @@ import time
 from types import SimpleNamespace
 
 from followup_worker import load_odoo, rss_mb
-from handoff_worker import hand_off, send_outbox, setup
+from handoff_worker import (
+    TEAM_MEMBER,
+    give_addresses,
+    hand_off,
+    send_outbox,
+    spread_tied_due_dates,
+)
 
 PAYMENT_MODEL = "followup.agency.payment"
 
@@ -87,19 +93,36 @@ def booking_setup(env, agency):
     return {name: bool(value) for name, value in values.items()}
 
 
-def mode_prepare(env, args, odoo):
-    options = SimpleNamespace(
-        base_url=args.base_url,
-        api_key=args.api_key,
-        documents="no",
-        spread_tied_due_dates=True,
-        print_delay=None,
-        chunk=args.chunk,
+def create_agency(env, args):
+    """A Debitura agency in test mode pointing at the sandbox, without documents
+    (as ``handoff_worker.setup`` makes it), every other agency archived."""
+    company = env.ref("base.main_company")
+    company.followup_handoff_min_days = 0
+    env["followup.agency"].search([]).write({"active": False})
+    return env["followup.agency"].create(
+        {
+            "name": "Debitura Sandbox (bench)",
+            "code": "debitura",
+            "company_id": company.id,
+            "base_url": args.base_url,
+            "api_key": args.api_key,
+            "agency_user_email": TEAM_MEMBER,
+            "is_test": True,
+            "send_documents": False,
+        }
     )
-    agency, _server, prepared = setup(env, options, odoo)
-    agency = agency.sudo()
+
+
+def mode_prepare(env, args, _odoo):
+    options = SimpleNamespace(chunk=args.chunk)
+    countries = give_addresses(env)
+    spread_tied_due_dates(env)
+    agency = create_agency(env, args).sudo()
     agency.webhook_secret = args.secret
     booking = booking_setup(env, agency)
+    if args.cron_inactive:
+        # Odoo's _trigger() then queues nothing (no trigger row, no NOTIFY)
+        env.ref("receivables_followup.ir_cron_agency_events").active = False
     env.cr.commit()
     start = time.perf_counter()
     handed = hand_off(env, options, SimpleNamespace(seconds=0.0, calls=0))
@@ -130,7 +153,7 @@ def mode_prepare(env, args, odoo):
         "outbox_s": sent["outbox_s"],
         "booking": booking,
         "payment_model": PAYMENT_MODEL in env,
-        "countries": prepared["countries"],
+        "countries": countries,
     }
 
 
@@ -420,6 +443,9 @@ def main():
     parser.add_argument("--api-key", help="(prepare)")
     parser.add_argument("--secret", help="webhook secret, base64 (prepare)")
     parser.add_argument("--chunk", type=int, default=100, help="debtors per wizard")
+    parser.add_argument(
+        "--cron-inactive", action="store_true", help="archive the inbox's cron"
+    )
     parser.add_argument("--agency-id", type=int, help="(apply, profile)")
     parser.add_argument("--profile", help="cProfile stats to <this>_<part>.pstats")
     parser.add_argument("--events-file", help="(profile)")
