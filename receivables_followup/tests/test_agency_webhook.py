@@ -106,6 +106,13 @@ class TestAgencyWebhook(HandoffCommon, HttpCase):
         self.assertEqual(events.event_type, "case.updated")
         self.assertEqual(events.state, "received")
         self.assertEqual(events.source_address, "127.0.0.1")
+        # one wake-up of the processing for any number of events waiting
+        self._post(self._event())
+        cron = self.env.ref("receivables_followup.ir_cron_agency_events")
+        triggers = (
+            self.env["ir.cron.trigger"].sudo().search([("cron_id", "=", cron.id)])
+        )
+        self.assertEqual(len(triggers), 1)
 
     def test_rotated_secrets_are_both_accepted(self):
         self.assertEqual(
