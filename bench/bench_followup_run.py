@@ -645,14 +645,21 @@ def parse_args(argv):
     return parser.parse_args(argv)
 
 
+def run_in_venv(python, script, modules=("psycopg2",)):
+    """Run ``script`` again with the virtualenv's ``python`` when this
+    interpreter lacks the ``modules`` the driver needs."""
+    try:
+        for name in modules:
+            __import__(name)
+    except ImportError:
+        if Path(sys.executable).resolve() == Path(python).resolve():
+            sys.exit(f"{' or '.join(modules)} missing from the virtualenv")
+        os.execv(python, [python, script, *sys.argv[1:]])
+
+
 def main(argv=None):
     args = parse_args(argv)
-    try:
-        import psycopg2  # noqa: F401
-    except ImportError:
-        if Path(sys.executable).resolve() == Path(args.python).resolve():
-            sys.exit("psycopg2 is missing from the virtualenv")
-        os.execv(args.python, [args.python, __file__, *sys.argv[1:]])
+    run_in_venv(args.python, __file__)
     sys.path.insert(0, str(BENCH_DIR))
     odoo_path = find_odoo(args.odoo_path, args.python)
     addon_root, addon_note = addon_source(args.addon_ref)

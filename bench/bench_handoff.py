@@ -45,8 +45,10 @@ from bench_followup_run import (  # noqa: E402
     ensure_base_template,
     ensure_bench_template,
     find_odoo,
+    fmt,
     generate,
     log,
+    run_in_venv,
 )
 
 SANDBOX = "agency_sandbox"
@@ -224,12 +226,6 @@ COLUMNS = [
     ("RSS MB", 6),
     ("sandbox", 8),
 ]
-
-
-def fmt(value, width):
-    if isinstance(value, float):
-        value = f"{value:.1f}" if value >= 10 else f"{value:.2f}"
-    return str(value).rjust(width)
 
 
 def rates(result):
@@ -415,12 +411,7 @@ def parse_args(argv):
 
 def main(argv=None):
     args = parse_args(argv)
-    try:
-        import psycopg2  # noqa: F401
-    except ImportError:
-        if Path(sys.executable).resolve() == Path(args.python).resolve():
-            sys.exit("psycopg2 is missing from the virtualenv")
-        os.execv(args.python, [args.python, __file__, *sys.argv[1:]])
+    run_in_venv(args.python, __file__)
     odoo_path = find_odoo(args.odoo_path, args.python)
     addon_root, addon_note = addon_source(args.addon_ref)
     SandboxProcess = sandbox_source(addon_root)

@@ -15,7 +15,6 @@ Figures only: nothing here asserts a time. One Odoo process runs at a time.
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 
@@ -34,6 +33,7 @@ from bench_followup_run import (  # noqa: E402
     ensure_bench_template,
     find_odoo,
     generate,
+    run_in_venv,
 )
 
 TARGET_SECONDS = 30.0
@@ -66,12 +66,7 @@ def parse_args(argv):
 
 def main(argv=None):
     args = parse_args(argv)
-    try:
-        import psycopg2  # noqa: F401
-    except ImportError:
-        if Path(sys.executable).resolve() == Path(args.python).resolve():
-            sys.exit("psycopg2 is missing from the virtualenv")
-        os.execv(args.python, [args.python, __file__, *sys.argv[1:]])
+    run_in_venv(args.python, __file__)
     odoo_path = find_odoo(args.odoo_path, args.python)
     addon_root, addon_note = addon_source(args.addon_ref)
     odoo = Odoo(args.python, odoo_path, addon_root)

@@ -70,6 +70,7 @@ from bench_followup_run import (  # noqa: E402
     find_odoo,
     generate,
     log,
+    run_in_venv,
 )
 from bench_handoff import SANDBOX, sandbox_source  # noqa: E402
 
@@ -830,13 +831,7 @@ def parse_args(argv):
 
 def main(argv=None):
     args = parse_args(argv)
-    try:
-        import psutil  # noqa: F401
-        import psycopg2  # noqa: F401
-    except ImportError:
-        if Path(sys.executable).resolve() == Path(args.python).resolve():
-            sys.exit("psycopg2 or psutil is missing from the virtualenv")
-        os.execv(args.python, [args.python, __file__, *sys.argv[1:]])
+    run_in_venv(args.python, __file__, modules=("psutil", "psycopg2"))
     odoo_path = find_odoo(args.odoo_path, args.python)
     addon_root, addon_note = addon_source(args.addon_ref)
     SandboxProcess = sandbox_source(addon_root)
