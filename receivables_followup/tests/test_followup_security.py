@@ -27,6 +27,10 @@ ROLES = (
 )
 
 
+class _Allowed(Exception):
+    """Raised after an allowed operation, to roll it back."""
+
+
 class SecurityCommon(FollowupCommon):
     @classmethod
     def setUpClass(cls):
@@ -331,6 +335,22 @@ class TestFollowupAccessTable(SecurityCommon):
             [("company_id", "=", False)], limit=1
         )
         run_policy = self.policy
+        self.level_1.manual_review = True
+        self._run_followup("2025-01-11")
+        to_review = self._history(self.customer_be, company_id=self.company.id)
+        reset_link = (
+            self.env["mail.mail"].sudo().create({"body_html": "<p>secret-token</p>"})
+        )
+        dispute = self.env["followup.dispute"].create(
+            {
+                "partner_id": self.customer_be.id,
+                "reason_id": self._reason().id,
+                "line_ids": [
+                    Command.create({"move_id": self.invoice.id, "amount": 100.0})
+                ],
+            }
+        )
+        note = self._create_credit_note(self.customer_be, 100.0)
 
         def partner_write(values):
             return lambda env: self.customer_be.with_env(env).write(values)
@@ -354,6 +374,14 @@ class TestFollowupAccessTable(SecurityCommon):
                 }
             )
 
+        def postpone(env):
+            env["followup.review.postpone"].create(
+                {"history_ids": to_review.ids, "date": "2099-01-01"}
+            ).action_confirm()
+
+        def resolve_by_credit_note(env):
+            dispute.with_env(env).action_resolve_credit_note(credit_notes=note)
+
         def settings_wizard(env):
             env["followup.partner.settings"].with_context(
                 active_id=self.customer_be.id
@@ -373,6 +401,9 @@ class TestFollowupAccessTable(SecurityCommon):
             "invoice: follow-up level": invoice_write(
                 {"followup_level_id": self.level_2.id}
             ),
+            "invoice: last follow-up date": invoice_write(
+                {"followup_last_date": "2025-01-01"}
+            ),
             "invoice: promise date": invoice_write(
                 {"followup_promise_date": "2025-02-01"}
             ),
@@ -386,6 +417,10 @@ class TestFollowupAccessTable(SecurityCommon):
                     "date": "2025-01-11",
                 }
             ),
+            "action: link an email": lambda env: to_review.with_env(env).write(
+                {"mail_message_id": reset_link.mail_message_id.id}
+            ),
+            "action: postpone (wizard)": postpone,
             "run: create": lambda env: env["followup.run"].create(
                 {"company_id": self.company.id, "date": "2025-01-11"}
             ),
@@ -393,6 +428,10 @@ class TestFollowupAccessTable(SecurityCommon):
                 "followup.run"
             ].action_run_followup(),
             "dispute: open": open_dispute,
+            "dispute: state (context key)": lambda env: dispute.with_env(env)
+            .with_context(followup_dispute_state_change=True)
+            .write({"state": "resolved", "resolution": "credit_note"}),
+            "dispute: resolve by credit note": resolve_by_credit_note,
             "shared rate: write": lambda env: shared_rate.with_env(env).write(
                 {"margin": 11.0}
             ),
@@ -424,10 +463,13 @@ class TestFollowupAccessTable(SecurityCommon):
             "other_company_manager",
         },
         "invoice: follow-up level": set(),
+        "invoice: last follow-up date": set(),
         "invoice: promise date": set(),
         "invoice: exclusion (field)": set(),
         "invoice: exclusion (wizard)": {"followup_user", "followup_manager"},
         "action: create": set(),
+        "action: link an email": set(),
+        "action: postpone (wizard)": {"followup_user", "followup_manager"},
         "run: create": set(),
         "run: Run Follow-up Now": {
             "followup_user",
@@ -435,25 +477,34 @@ class TestFollowupAccessTable(SecurityCommon):
             "other_company_manager",
         },
         "dispute: open": {"followup_user", "followup_manager"},
+        "dispute: state (context key)": set(),
+        "dispute: resolve by credit note": {"followup_user", "followup_manager"},
         "shared rate: write": set(),
         "shared reason: write": set(),
         "policy: write": {"followup_manager"},
     }
 
+    def _attempt(self, operation, role):
+        """Whether ``role`` may do ``operation``; what it did is rolled back, so
+        that every role tries it on the same records."""
+        env = self.env(user=self.users[role])
+        try:
+            with self.env.cr.savepoint():
+                operation(env)
+                env.flush_all()
+                raise _Allowed
+        except _Allowed:
+            return True
+        except (AccessError, UserError, ValidationError):
+            return False
+        finally:
+            self.env.invalidate_all()
+
     def test_access_table(self):
         table = {}
         for name, operation in self._operations().items():
             for role in ROLES:
-                env = self.env(user=self.users[role])
-                try:
-                    with self.env.cr.savepoint():
-                        operation(env)
-                        env.flush_all()
-                    allowed = True
-                except (AccessError, UserError, ValidationError):
-                    allowed = False
-                self.env.invalidate_all()
-                table[name, role] = allowed
+                table[name, role] = self._attempt(operation, role)
         width = max(len(name) for name in self.EXPECTED)
         lines = [" " * width + " | " + " | ".join(role for role in ROLES)]
         for name in self.EXPECTED:
