@@ -1,5 +1,4 @@
 import logging
-from datetime import UTC
 
 from odoo import _, api, models
 from odoo.tools import format_amount
@@ -50,7 +49,7 @@ class FollowupAgencyCase(models.Model):
         newest = None
         found = self.browse()
         for change in changes:
-            updated = _naive(change.updated_at)
+            updated = payloads.naive_utc(change.updated_at)
             if updated and (not newest or updated > newest):
                 newest = updated
             case = by_id.get(change.agency_id) or by_ref.get(change.creditor_reference)
@@ -113,7 +112,7 @@ class FollowupAgencyCase(models.Model):
 
     def _apply_agency_case(self, change):
         self.ensure_one()
-        updated = _naive(change.updated_at)
+        updated = payloads.naive_utc(change.updated_at)
         if updated and self.agency_updated_at and updated < self.agency_updated_at:
             return False
         values = {
@@ -218,12 +217,3 @@ class FollowupAgencyCase(models.Model):
                     ),
                 ),
             )
-
-
-def _naive(moment):
-    """A datetime as Odoo stores it: naive UTC."""
-    if not moment:
-        return None
-    if moment.tzinfo:
-        moment = moment.astimezone(UTC).replace(tzinfo=None)
-    return moment

@@ -177,7 +177,13 @@ class FollowupAgencyImport(models.Model):
     # ------------------------------------------------------------------
     def _apply_rows(self, rows):
         """Apply the rows in file order; return one ``(state, reason, field,
-        case_id, detail)`` per row."""
+        case_id, detail)`` per row.
+
+        Payments are booked in batches (their entries posted and reconciled
+        together); a batch is booked before a later closing or reversal of one
+        of its cases, so that each row still meets the case as the rows above
+        left it.
+        """
         self.ensure_one()
         agency = self.agency_id
         applied = self._applied_identities(
@@ -191,6 +197,7 @@ class FollowupAgencyImport(models.Model):
         Payment = self.env["followup.agency.payment"].sudo()
         touched = self.env["followup.agency.case"].sudo()
         outcomes = []
+        pending = _PendingPayments(self, outcomes, remaining)
         seen = set()
         for row in rows:
             case = cases.get((row.reference or "").upper()) or cases.get(
@@ -215,39 +222,52 @@ class FollowupAgencyImport(models.Model):
             if problem:
                 outcomes.append((REJECTED, *problem, case, None))
                 continue
+            seen.add(row.identity)
+            if row.kind == agency_report.PAYMENT:
+                touched |= case
+                pending.add(row, case)
+                continue
+            if row.kind in (agency_report.CLOSING, agency_report.REVERSAL):
+                pending.book(case)
             try:
                 with self.env.cr.savepoint():
                     state = self._apply_row(row, case, remaining, Payment)
             except UserError as error:
+                seen.discard(row.identity)
                 outcomes.append(
                     (REJECTED, agency_report.BOOKING_ERROR, None, case, error.args[0])
                 )
                 continue
             if state == REJECTED:
+                seen.discard(row.identity)
                 outcomes.append(
                     (REJECTED, agency_report.UNKNOWN_PAYMENT, "payment_id", case, None)
                 )
                 continue
-            seen.add(row.identity)
-            if row.kind in (agency_report.PAYMENT, agency_report.REVERSAL):
+            if row.kind == agency_report.REVERSAL:
                 touched |= case
             outcomes.append((state, None, None, case, None))
+        pending.book()
         for case in touched:
             case._apply_agency_case(self._amounts_change(case, remaining))
         return outcomes
 
     def _apply_row(self, row, case, remaining, Payment):
-        """Apply one valid row; return the line's state."""
+        """Apply one valid status, closing or reversal row; return the line's
+        state."""
         if row.kind in (agency_report.STATUS, agency_report.CLOSING):
             change = self._case_change(row, case, remaining)
             return APPLIED if case._apply_agency_case(change) else OUTDATED
-        if row.kind == agency_report.REVERSAL:
-            reversed_ = Payment._reverse_agency_payment(case, row.payment_id)
-            if not reversed_:
-                return REJECTED
-            remaining[case] += reversed_.amount
-            return APPLIED
-        payment = AgencyPayment(
+        reversed_ = Payment._reverse_agency_payment(case, row.payment_id)
+        if not reversed_:
+            return REJECTED
+        remaining[case] += reversed_.amount
+        return APPLIED
+
+    @api.model
+    def _report_payment(self, row, case):
+        """The ``AgencyPayment`` a payment row reports on ``case``."""
+        return AgencyPayment(
             payment_id=row.payment_id or f"report:{row.identity}",
             case_id=None,
             date=row.day,
@@ -258,11 +278,6 @@ class FollowupAgencyImport(models.Model):
             invoice_reference=row.invoice,
             commission=float(row.commission) if row.commission is not None else None,
         )
-        new, _gone = Payment._sync_case_payments(case, [payment], complete=False)
-        if not new:
-            return DUPLICATE  # booked already (by a callback, or another file)
-        remaining[case] -= new.amount
-        return APPLIED
 
     def _payment_problem(self, row, case, remaining):
         """``(reason, field)`` when a payment row cannot go to ``case``."""
@@ -453,3 +468,64 @@ class FollowupAgencyImport(models.Model):
             "url": f"/web/content/{self.attachment_id.id}?download=true",
             "target": "download",
         }
+
+
+class _PendingPayments:
+    """The payment rows of a report waiting to be booked together.
+
+    A row counts against what remains on its case as soon as it is accepted,
+    so that the rows below are checked against it; what a batch cannot book is
+    given back. When a batch fails, its rows are booked one by one, so that a
+    single row that cannot be booked is rejected alone.
+    """
+
+    BATCH_SIZE = 500
+
+    def __init__(self, report, outcomes, remaining):
+        self.report = report
+        self.outcomes = outcomes
+        self.remaining = remaining
+        self.rows = []  # (index in outcomes, row, case)
+
+    def add(self, row, case):
+        self.remaining[case] -= float(row.amount)
+        self.rows.append((len(self.outcomes), row, case))
+        self.outcomes.append(None)
+        if len(self.rows) >= self.BATCH_SIZE:
+            self.book()
+
+    def book(self, case=None):
+        """Book the pending rows (only if one of them is ``case``'s, when given)."""
+        if not self.rows or (case and all(c != case for _i, _r, c in self.rows)):
+            return
+        rows, self.rows = self.rows, []
+        try:
+            with self.report.env.cr.savepoint():
+                self._book(rows)
+        except UserError:
+            for item in rows:
+                try:
+                    with self.report.env.cr.savepoint():
+                        self._book([item])
+                except UserError as error:
+                    index, row, case = item
+                    self.remaining[case] += float(row.amount)
+                    self.outcomes[index] = (
+                        REJECTED,
+                        agency_report.BOOKING_ERROR,
+                        None,
+                        case,
+                        error.args[0],
+                    )
+
+    def _book(self, rows):
+        Payment = self.report.env["followup.agency.payment"].sudo()
+        booked = Payment._book_new_payments(
+            [(case, self.report._report_payment(row, case)) for _i, row, case in rows]
+        )
+        for (index, row, case), record in zip(rows, booked, strict=True):
+            if not record:
+                # booked already (by a callback, or another file)
+                self.remaining[case] += float(row.amount)
+            state = APPLIED if record else DUPLICATE
+            self.outcomes[index] = (state, None, None, case, None)

@@ -1,11 +1,12 @@
 import logging
-from datetime import UTC
+from dataclasses import dataclass
 
 from odoo import Command, _, api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import SQL, format_amount, format_date
 
 from ..services import agency_booking
+from ..services.debitura.payloads import naive_utc
 
 _logger = logging.getLogger(__name__)
 
@@ -130,7 +131,6 @@ class FollowupAgencyPayment(models.Model):
         case.ensure_one()
         case = case.sudo()
         Payment = self.sudo().with_company(case.company_id)
-        Payment._lock_case(case)
         listed = {}
         for payment in payments:
             if not payment.payment_id:
@@ -148,6 +148,7 @@ class FollowupAgencyPayment(models.Model):
                 )
                 continue
             listed[payment.payment_id] = payment
+        Payment._lock_cases(case)
         known = Payment.search(
             [
                 ("agency_id", "=", case.agency_id.id),
@@ -157,10 +158,9 @@ class FollowupAgencyPayment(models.Model):
             ]
         )
         known_ids = set(known.mapped("agency_payment_id"))
-        new = Payment
-        for payment_id, payment in listed.items():
-            if payment_id not in known_ids:
-                new |= Payment._record_agency_payment(case, payment)
+        new = Payment._record_agency_payments(
+            [(case, payment) for pid, payment in listed.items() if pid not in known_ids]
+        )
         gone = known.filtered(
             lambda p: complete
             and p.case_id == case
@@ -170,8 +170,44 @@ class FollowupAgencyPayment(models.Model):
         for record in gone:
             record._reverse()
         if new or gone:
-            Payment._touch_case(case)
+            Payment._touch_cases(case)
         return new, gone
+
+    @api.model
+    def _book_new_payments(self, items):
+        """Record and book, in one batch, the payments of several cases that an
+        agency reports as new (an agency's report).
+
+        :param items: ``[(case, AgencyPayment)]`` of one agency, in the order
+            they were reported
+        :returns: one payment record per item, empty where the payment was
+            recorded already (by a callback, a poll or another report)
+        """
+        if not items:
+            return []
+        cases = self.env["followup.agency.case"].sudo().concat(*(c for c, _p in items))
+        Payment = self.sudo().with_company(cases.company_id[:1])
+        Payment._lock_cases(cases)
+        agency = cases.agency_id
+        agency.ensure_one()
+        known_ids = set(
+            Payment.search(
+                [
+                    ("agency_id", "=", agency.id),
+                    ("agency_payment_id", "in", [p.payment_id for _c, p in items]),
+                ]
+            ).mapped("agency_payment_id")
+        )
+        new_items = []
+        for case, payment in items:
+            if payment.payment_id not in known_ids:
+                known_ids.add(payment.payment_id)
+                new_items.append((case, payment))
+        created = iter(Payment._record_agency_payments(new_items))
+        by_payment_id = {p.payment_id: next(created) for _c, p in new_items}
+        if new_items:
+            Payment._touch_cases(cases)
+        return [by_payment_id.pop(payment.payment_id, Payment) for _c, payment in items]
 
     @api.model
     def _reverse_agency_payment(self, case, payment_id):
@@ -183,7 +219,7 @@ class FollowupAgencyPayment(models.Model):
         case.ensure_one()
         case = case.sudo()
         Payment = self.sudo().with_company(case.company_id)
-        Payment._lock_case(case)
+        Payment._lock_cases(case)
         record = Payment.search(
             [
                 ("agency_id", "=", case.agency_id.id),
@@ -200,42 +236,62 @@ class FollowupAgencyPayment(models.Model):
             )
             return record
         record._reverse()
-        Payment._touch_case(case)
+        Payment._touch_cases(case)
         return record
 
     # ------------------------------------------------------------------
     # exactly once
     # ------------------------------------------------------------------
-    def _lock_case(self, case):
-        """Wait for any other transaction booking the case's payments."""
+    def _lock_cases(self, cases):
+        """Wait for any other transaction booking the cases' payments (rows
+        locked in id order, so that two batches never deadlock)."""
         self.env.cr.execute(
             SQL(
-                "SELECT id FROM %s WHERE id = %s FOR UPDATE",
-                SQL.identifier(case._table),
-                case.id,
+                "SELECT id FROM %s WHERE id IN %s ORDER BY id FOR UPDATE",
+                SQL.identifier(cases._table),
+                tuple(cases.ids),
             )
         )
 
-    def _touch_case(self, case):
-        """Mark the case's row as changed: a transaction that was waiting for
+    def _touch_cases(self, cases):
+        """Mark the cases' rows as changed: a transaction that was waiting for
         the lock, on a snapshot older than ours, then fails to serialize and is
         retried (it would not see the payments booked here otherwise)."""
         self.env.cr.execute(
             SQL(
-                "UPDATE %s SET write_date = %s, write_uid = %s WHERE id = %s",
-                SQL.identifier(case._table),
+                "UPDATE %s SET write_date = %s, write_uid = %s WHERE id IN %s",
+                SQL.identifier(cases._table),
                 self.env.cr.now(),
                 self.env.uid,
-                case.id,
+                tuple(cases.ids),
             )
         )
-        case.invalidate_recordset(["write_date", "write_uid"])
+        cases.invalidate_recordset(["write_date", "write_uid"])
 
     # ------------------------------------------------------------------
     # recording and booking
     # ------------------------------------------------------------------
     @api.model
-    def _record_agency_payment(self, case, payment):
+    def _record_agency_payments(self, items):
+        """Create the payment records of ``[(case, AgencyPayment)]`` and book
+        those the agency holds, all in one batch.
+
+        :returns: the records created, in the order of ``items``
+        """
+        if not items:
+            return self.browse()
+        values = [self._payment_values(case, payment) for case, payment in items]
+        records = self.create(values)
+        commissions = {
+            record.id: payment.commission
+            for record, (_case, payment) in zip(records, items, strict=True)
+        }
+        records.filtered(lambda r: r.state == BOOKED)._book(commissions)
+        records.filtered(lambda r: r.state == RECORDED)._note_recorded()
+        return records
+
+    @api.model
+    def _payment_values(self, case, payment):
         recipient = agency_booking.recipient(payment.recipient)
         if not recipient:
             raise UserError(
@@ -261,39 +317,36 @@ class FollowupAgencyPayment(models.Model):
                     amount=payment.amount,
                 )
             )
-        record = self.create(
-            {
-                "agency_id": case.agency_id.id,
-                "case_id": case.id,
-                "company_id": case.company_id.id,
-                "agency_payment_id": payment.payment_id,
-                "invoice_reference": payment.invoice_reference,
-                "date": payment.date or case.company_id._followup_today(),
-                "amount": amount,
-                "currency_id": currency.id,
-                "recipient": recipient,
-                "method": payment.method,
-                "agency_created_at": _naive(payment.created_at),
-                "state": (
-                    BOOKED if recipient == agency_booking.RECIPIENT_AGENCY else RECORDED
-                ),
-            }
-        )
-        if record.state == BOOKED:
-            record._book(commission=payment.commission)
-        else:
-            case.message_post(
+        return {
+            "agency_id": case.agency_id.id,
+            "case_id": case.id,
+            "company_id": case.company_id.id,
+            "agency_payment_id": payment.payment_id,
+            "invoice_reference": payment.invoice_reference,
+            "date": payment.date or case.company_id._followup_today(),
+            "amount": amount,
+            "currency_id": currency.id,
+            "recipient": recipient,
+            "method": payment.method,
+            "agency_created_at": naive_utc(payment.created_at),
+            "state": (
+                BOOKED if recipient == agency_booking.RECIPIENT_AGENCY else RECORDED
+            ),
+        }
+
+    def _note_recorded(self):
+        for record in self:
+            record.case_id.message_post(
                 body=_(
                     "The agency reports that the debtor paid %(amount)s to the "
                     "company directly on %(date)s (payment %(payment)s): nothing is "
                     "booked from the agency, the company's bank statement books it.",
-                    amount=format_amount(self.env, amount, currency),
+                    amount=format_amount(self.env, record.amount, record.currency_id),
                     date=format_date(self.env, record.date),
                     payment=record.agency_payment_id,
                 ),
                 message_type="notification",
             )
-        return record
 
     def _payment_currency(self, case, payment):
         if not payment.currency:
@@ -314,14 +367,71 @@ class FollowupAgencyPayment(models.Model):
             )
         return currency
 
-    def _book(self, commission=None):
-        """Book the payment the agency holds: one entry in the agency's journal,
-        in the payment's currency at the payment date's rate, its receivable
-        items reconciled with the invoices.
+    def _book(self, commissions=None):
+        """Book the payments the agency holds, together: one entry each in the
+        agency's journal, in the payment's currency at the payment date's rate,
+        posted in one go, their receivable items reconciled with the invoices in
+        one reconciliation plan.
 
-        :param commission: the success fee the agency says it withheld, in the
-            payment's currency; None: the case's rate times the amount
+        :param commissions: ``{payment id: the success fee the agency says it
+            withheld}``, in the payment's currency; absent or None: the case's
+            rate times the amount
         """
+        commissions = commissions or {}
+        for company in self.company_id:
+            self.filtered(lambda p, c=company: p.company_id == c)._book_company(
+                commissions
+            )
+
+    def _book_company(self, commissions):
+        company = self.company_id
+        # what each invoice still owes once the payments before it in the batch
+        # are booked: two payments on a case never take the same money
+        residuals = {}
+        bookings = []
+        for payment in self:
+            booking = payment._prepare_booking(commissions.get(payment.id), residuals)
+            bookings.append(booking)
+        moves = (
+            self.env["account.move"]
+            .with_company(company)
+            .create([booking.move_values for booking in bookings])
+        )
+        moves.action_post()
+        plan = []
+        for booking, move in zip(bookings, moves, strict=True):
+            lines = move.line_ids.sorted("id")
+            if len(lines) != len(booking.move_values["line_ids"]):
+                raise UserError(
+                    _("The entry %s was not created as expected.", move.name)
+                )
+            # Odoo's reconciliation: partial matching of each credit with its
+            # invoice, the exchange difference in a foreign currency booked by
+            # Odoo.
+            allocated = booking.allocation.lines
+            for (move_id, _amount), line in zip(
+                allocated, lines[1 : 1 + len(allocated)], strict=True
+            ):
+                plan.append(line | booking.receivable[move_id])
+            if booking.fee:
+                # the fee is kept by the agency: what stays open is what it owes
+                plan.append(lines[0] | lines[-1])
+        if plan:
+            self.env["account.move.line"]._reconcile_plan(plan)
+        for payment, booking, move in zip(self, bookings, moves, strict=True):
+            payment.write(
+                {
+                    "move_id": move.id,
+                    "fee_rate": booking.fee_rate,
+                    "fee_amount": booking.fee,
+                    "amount_unallocated": booking.allocation.unallocated,
+                }
+            )
+        self._note_bookings(bookings)
+
+    def _prepare_booking(self, commission, residuals):
+        """What booking this payment writes: the entry's values, the allocation
+        over the case's open invoices (``residuals`` updated with it), the fee."""
         self.ensure_one()
         case = self.case_id
         agency = self.agency_id
@@ -331,7 +441,10 @@ class FollowupAgencyPayment(models.Model):
         invoices = case.line_ids.move_id.filtered(
             lambda move: move.state == "posted"
             and move.currency_id == currency
-            and currency.compare_amounts(move.amount_residual, 0.0) > 0
+            and currency.compare_amounts(
+                residuals.get(move.id, move.amount_residual), 0.0
+            )
+            > 0
         )
         allocation = agency_booking.allocate(
             self.amount,
@@ -340,13 +453,18 @@ class FollowupAgencyPayment(models.Model):
                     key=move.id,
                     reference=move.name,
                     due_date=move.invoice_date_due,
-                    residual=move.amount_residual,
+                    residual=residuals.get(move.id, move.amount_residual),
                 )
                 for move in invoices
             ],
             reference=self.invoice_reference,
             rounding=currency.rounding,
         )
+        for move_id, amount in allocation.lines:
+            residuals[move_id] = currency.round(
+                residuals.get(move_id, invoices.browse(move_id).amount_residual)
+                - amount
+            )
         fee_rate = case.success_fee_rate or agency.default_fee_rate
         fee = agency_booking.success_fee(self.amount, fee_rate, currency.rounding)
         if commission is not None:
@@ -442,52 +560,46 @@ class FollowupAgencyPayment(models.Model):
                     "balance": -fee_balance,
                 },
             ]
-        move = (
-            self.env["account.move"]
-            .with_company(company)
-            .create(
-                {
-                    "move_type": "entry",
-                    "journal_id": journal.id,
-                    "date": self.date,
-                    "currency_id": currency.id,
-                    "ref": label,
-                    "line_ids": [Command.create(values) for values in line_values],
-                }
-            )
+        return _Booking(
+            move_values={
+                "move_type": "entry",
+                "journal_id": journal.id,
+                "date": self.date,
+                "currency_id": currency.id,
+                "ref": label,
+                "line_ids": [Command.create(values) for values in line_values],
+            },
+            invoices=invoices,
+            receivable=receivable,
+            allocation=allocation,
+            fee=0.0 if currency.is_zero(fee) else fee,
+            fee_rate=fee_rate,
         )
-        move.action_post()
-        lines = move.line_ids.sorted("id")
-        if len(lines) != len(line_values):
-            raise UserError(_("The entry %s was not created as expected.", move.name))
-        # Odoo's reconciliation: partial matching of each credit with its
-        # invoice, the exchange difference in a foreign currency booked by Odoo.
-        for (move_id, _amount), line in zip(
-            allocation.lines, lines[1 : 1 + len(allocation.lines)], strict=True
-        ):
-            (line | receivable[move_id]).reconcile()
-        if not currency.is_zero(fee):
-            # the fee is kept by the agency: what stays open is what it owes
-            (lines[0] | lines[-1]).reconcile()
-        self.write(
-            {
-                "move_id": move.id,
-                "fee_rate": fee_rate,
-                "fee_amount": fee,
-                "amount_unallocated": allocation.unallocated,
-            }
-        )
-        self._note_booking(invoices, allocation)
 
-    def _note_booking(self, invoices, allocation):
+    def _note_bookings(self, bookings):
+        """Tell each case and each invoice settled what was booked, as notes
+        logged in batches (one note per payment on a record)."""
+        case_notes = []
+        invoice_notes = []
+        for payment, booking in zip(self, bookings, strict=True):
+            case_notes.append((payment.case_id, payment._booking_note(booking)))
+            invoice_notes += [
+                (booking.invoices.browse(move_id), payment._invoice_note(amount))
+                for move_id, amount in booking.allocation.lines
+            ]
+        _log_notes(case_notes)
+        _log_notes(invoice_notes)
+
+    def _booking_note(self, booking):
         currency = self.currency_id
         env = self.env
 
         def money(amount):
             return format_amount(env, amount, currency)
 
+        allocation = booking.allocation
         settled = ", ".join(
-            f"{invoices.browse(move_id).name} ({money(amount)})"
+            f"{booking.invoices.browse(move_id).name} ({money(amount)})"
             for move_id, amount in allocation.lines
         )
         body = _(
@@ -509,19 +621,17 @@ class FollowupAgencyPayment(models.Model):
                 "debtor, to match by hand.",
                 money(allocation.unallocated),
             )
-        self.case_id.message_post(body=body, message_type="notification")
-        for move_id, amount in allocation.lines:
-            invoices.browse(move_id).message_post(
-                body=_(
-                    "%(amount)s collected by the agency %(agency)s (case %(case)s), "
-                    "booked in %(move)s.",
-                    amount=money(amount),
-                    agency=self.agency_id.name,
-                    case=self.case_id.name,
-                    move=self.move_id.name,
-                ),
-                message_type="notification",
-            )
+        return body
+
+    def _invoice_note(self, amount):
+        return _(
+            "%(amount)s collected by the agency %(agency)s (case %(case)s), "
+            "booked in %(move)s.",
+            amount=format_amount(self.env, amount, self.currency_id),
+            agency=self.agency_id.name,
+            case=self.case_id.name,
+            move=self.move_id.name,
+        )
 
     def _reverse(self):
         """Undo the payment the agency deleted: its entry is reversed and the
@@ -579,7 +689,30 @@ class FollowupAgencyPayment(models.Model):
         return reversal
 
 
-def _naive(moment):
-    if moment and moment.tzinfo:
-        return moment.astimezone(UTC).replace(tzinfo=None)
-    return moment
+@dataclass(frozen=True)
+class _Booking:
+    """What booking one payment writes, before and after its entry exists."""
+
+    move_values: dict
+    invoices: models.BaseModel
+    receivable: dict
+    allocation: agency_booking.Allocation
+    fee: float
+    fee_rate: float
+
+
+def _log_notes(notes):
+    """Log ``[(record, body)]`` as internal notes, several bodies per record
+    allowed, in as few batches as there are notes on the busiest record."""
+    while notes:
+        batch, later, taken = {}, [], set()
+        for record, body in notes:
+            if record in taken:
+                later.append((record, body))
+            else:
+                taken.add(record)
+                batch.setdefault(record._name, {})[record.id] = body
+        for model, bodies in batch.items():
+            records = next(r for r, _b in notes if r._name == model).browse(list(bodies))
+            records._message_log_batch(bodies=bodies)
+        notes = later

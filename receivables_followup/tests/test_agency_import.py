@@ -260,6 +260,82 @@ class TestAgencyImport(HandoffCommon):
         )
         self.assertAlmostEqual(sum(clearing.mapped("balance")), 1445.0)
 
+    def test_payments_of_several_cases_are_booked_together(self):
+        """Two cases in one report. Case A (600 + 400): Q1 500 and Q2 300, in one
+        batch: Q1 takes 500 of the oldest (600 -> 100), Q2 the rest of it (100)
+        then 200 of the second (400 -> 200); fees 15 % = 75 and 45. Case B
+        (1,000): Q3 1,000 then a closing "paid", which books the batch first:
+        the case closes paid on a settled invoice. Each payment has its own
+        entry, its own notes; the agency owes 800 + 1,000 - 270 = 1,530."""
+        case_a, (a_old, a_new) = self._submitted_case([600.0, 400.0])
+        case_b, (b_invoice,) = self._submitted_case([1000.0], partner=self.customer_be)
+        day = self._day()
+        a_ref, b_ref = case_a.creditor_reference, case_b.creditor_reference
+        record = self._import(
+            self._csv(
+                f"{a_ref};paiement;{day};500,00;EUR;agence;;;;Q1",
+                f"{b_ref};paiement;{day};1 000,00;EUR;agence;;;;Q3",
+                f"{a_ref};paiement;{day};300,00;EUR;agence;;;;Q2",
+                f"{b_ref};clôture;{day};;;;;;payé;",
+            )
+        )
+        self.assertEqual((record.state, record.count_applied), ("done", 4))
+        self.assertRecordValues(
+            a_old | a_new | b_invoice,
+            [
+                {"amount_residual": 0.0, "payment_state": "paid"},
+                {"amount_residual": 200.0, "payment_state": "partial"},
+                {"amount_residual": 0.0, "payment_state": "paid"},
+            ],
+        )
+        q1, q2 = case_a.agency_payment_ids.sorted("agency_payment_id")
+        self.assertRecordValues(q1 | q2, [{"fee_amount": 75.0}, {"fee_amount": 45.0}])
+        self.assertEqual(len((q1 | q2 | case_b.agency_payment_ids).move_id), 3)
+        receivable = self._receivable(a_old).account_id
+        self.assertRecordValues(
+            q2.move_id.line_ids.sorted("id"),
+            [
+                {"account_id": self.clearing.id, "debit": 300.0, "credit": 0.0},
+                {"account_id": receivable.id, "debit": 0.0, "credit": 100.0},
+                {"account_id": receivable.id, "debit": 0.0, "credit": 200.0},
+                {"account_id": self.fee_account.id, "debit": 45.0, "credit": 0.0},
+                {"account_id": self.clearing.id, "debit": 0.0, "credit": 45.0},
+            ],
+        )
+        self.assertEqual(case_b.state, "closed_paid")
+        notes = a_old.message_ids.filtered(lambda m: "collected by" in (m.body or ""))
+        self.assertEqual(len(notes), 2)
+        clearing = self.env["account.move.line"].search(
+            [("account_id", "=", self.clearing.id), ("parent_state", "=", "posted")]
+        )
+        self.assertAlmostEqual(sum(clearing.mapped("balance")), 1530.0)
+
+    def test_payment_that_cannot_be_booked_is_rejected_alone(self):
+        """The agency has no fee account: a payment it holds cannot be booked,
+        its row is rejected with the reason; the payment made to the company
+        directly, in the same batch, is recorded."""
+        case, (invoice,) = self._submitted_case([1000.0])
+        ref = case.creditor_reference
+        self.agency.sudo().fee_account_id = False
+        day = self._day()
+        record = self._import(
+            self._csv(
+                f"{ref};paiement;{day};100,00;EUR;agence;;;;HELD",
+                f"{ref};paiement;{day};250,00;EUR;créancier;;;;DIRECT",
+            )
+        )
+        self.assertEqual(record.state, "partial")
+        held, direct = record.line_ids.sorted("line_number")
+        self.assertEqual((held.state, held.reason), ("rejected", "booking_error"))
+        self.assertIn("Fee", held.detail)
+        self.assertEqual(direct.state, "applied")
+        self.assertRecordValues(
+            case.agency_payment_ids,
+            [{"agency_payment_id": "DIRECT", "state": "recorded"}],
+        )
+        self.assertEqual(invoice.amount_residual, 1000.0)
+        self.assertEqual(case.amount_remaining, 750.0)
+
     # ------------------------------------------------------------------
     # idempotence
     # ------------------------------------------------------------------

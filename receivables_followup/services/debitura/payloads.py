@@ -170,6 +170,15 @@ class AgencyPreview:
 # ----------------------------------------------------------------------
 # requests
 # ----------------------------------------------------------------------
+def naive_utc(moment):
+    """An agency's timestamp as Odoo stores datetimes: naive UTC."""
+    if not moment:
+        return None
+    if moment.tzinfo:
+        moment = moment.astimezone(UTC).replace(tzinfo=None)
+    return moment
+
+
 def money(value):
     """An amount as the JSON number the agency accepts: at most 2 decimals
     (half-up, computed on the decimal text so 0.1 + 0.2 is 0.3)."""
