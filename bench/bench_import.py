@@ -23,6 +23,7 @@ sys.path.insert(0, str(BENCH_DIR))
 
 from bench_followup_run import (  # noqa: E402
     MODULE,
+    WORK_DIR,
     Odoo,
     addon_source,
     checkpoint,
@@ -51,6 +52,11 @@ def parse_args(argv):
         type=float,
         default=0.2,
         help="share of the rows that are payments, booked (default 0.2)",
+    )
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="cProfile the first import (stats in /tmp/rf_bench/import.prof)",
     )
     parser.add_argument("--keep-db", action="store_true")
     parser.add_argument("--odoo-path")
@@ -95,6 +101,7 @@ def main(argv=None):
                 str(args.rows),
                 "--payment-share",
                 str(args.payment_share),
+                *(["--profile", str(WORK_DIR / "import.prof")] if args.profile else []),
             ],
             f"{db}-import",
         )

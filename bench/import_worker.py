@@ -17,7 +17,9 @@ It opens a database the driver filled with ``datagen.py``, then:
 """
 
 import argparse
+import cProfile
 import json
+import pstats
 import sys
 import time
 
@@ -132,6 +134,7 @@ def main():
     parser.add_argument("--cases", type=int, default=1000)
     parser.add_argument("--rows", type=int, default=10000)
     parser.add_argument("--payment-share", type=float, default=0.2)
+    parser.add_argument("--profile", help="cProfile stats of the first import here")
     args = parser.parse_args()
     odoo = load_odoo(args)
     from odoo.modules.registry import Registry
@@ -149,10 +152,19 @@ def main():
         result.update(rows=args.rows, bytes=len(data), **counts)
         Import = env["followup.agency.import"]
         for run in ("first", "again"):
+            profiler = cProfile.Profile() if args.profile and run == "first" else None
             start = time.perf_counter()
+            if profiler:
+                profiler.enable()
             record = Import._import_report(agency, data, "bench.csv")
             cr.commit()
             seconds = time.perf_counter() - start
+            if profiler:
+                profiler.disable()
+                profiler.dump_stats(args.profile)
+                pstats.Stats(profiler, stream=sys.stderr).sort_stats(
+                    "cumulative"
+                ).print_stats(40)
             result[f"{run}_s"] = seconds
             result[f"{run}_counts"] = {
                 "applied": record.count_applied,

@@ -392,12 +392,16 @@ class FollowupAgencyPayment(models.Model):
         for payment in self:
             booking = payment._prepare_booking(commissions.get(payment.id), residuals)
             bookings.append(booking)
+        # no tracking: the entries are the engine's, the case and the invoices
+        # get a note of each booking
         moves = (
             self.env["account.move"]
             .with_company(company)
+            .with_context(tracking_disable=True)
             .create([booking.move_values for booking in bookings])
         )
         moves.action_post()
+        moves = moves.with_context(tracking_disable=False)
         plan = []
         for booking, move in zip(bookings, moves, strict=True):
             lines = move.line_ids.sorted("id")
