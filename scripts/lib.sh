@@ -82,11 +82,13 @@ find_odoo() {
         ${others[@]+"Notes: $(IFS=';'; echo "${others[*]}")"}
 }
 
-# ensure_system_packages COMMAND...: install the missing ones with apt-get (as root), else warn.
+# ensure_system_packages COMMAND[:PACKAGE]...: install the Debian packages of the missing
+# commands (the package is named after the command unless given) with apt-get (as root),
+# else warn.
 ensure_system_packages() {
-    local wanted=("$@") missing=() pkg
-    for pkg in "${wanted[@]}"; do
-        command -v "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+    local wanted=("$@") missing=() item
+    for item in "${wanted[@]}"; do
+        command -v "${item%%:*}" >/dev/null 2>&1 || missing+=("${item#*:}")
     done
     [ "${#missing[@]}" -eq 0 ] && return 0
     if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then

@@ -31,7 +31,7 @@ done
 [[ "$port" =~ ^[0-9]+$ ]] || die 2 "invalid port: $port"
 
 find_odoo "$odoo_path"
-ensure_system_packages wkhtmltopdf
+ensure_system_packages wkhtmltopdf pdftotext:poppler-utils
 ensure_venv
 ensure_postgres
 mkdir -p "$RF_DATA_DIR"

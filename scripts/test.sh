@@ -38,7 +38,7 @@ find_odoo "$odoo_path"
 echo "Odoo 18.0: $ODOO_ROOT"
 
 log "Preparing the machine: system packages, virtualenv, PostgreSQL"
-ensure_system_packages chromium wkhtmltopdf
+ensure_system_packages chromium wkhtmltopdf pdftotext:poppler-utils
 ensure_venv
 ensure_postgres
 mkdir -p "$RF_DATA_DIR" "$RF_CACHE"

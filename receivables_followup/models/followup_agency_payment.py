@@ -1,4 +1,5 @@
 import logging
+from collections import defaultdict
 from dataclasses import dataclass
 
 from odoo import Command, _, api, fields, models
@@ -81,6 +82,12 @@ class FollowupAgencyPayment(models.Model):
     )
     move_id = fields.Many2one(
         "account.move", string="Journal Entry", readonly=True, index="btree_not_null"
+    )
+    move_line_ids = fields.One2many(
+        "account.move.line",
+        "followup_agency_payment_id",
+        string="Journal Items",
+        readonly=True,
     )
     reversal_move_id = fields.Many2one(
         "account.move", string="Reversal Entry", readonly=True
@@ -368,10 +375,15 @@ class FollowupAgencyPayment(models.Model):
         return currency
 
     def _book(self, commissions=None):
-        """Book the payments the agency holds, together: one entry each in the
-        agency's journal, in the payment's currency at the payment date's rate,
-        posted in one go, their receivable items reconciled with the invoices in
-        one reconciliation plan.
+        """Book the payments the agency holds, together: their items in one
+        entry per journal, currency and date in the agency's journal (so an
+        agency's report is one entry), at the payment date's rate, each item
+        naming its payment; the receivable items reconciled with the invoices
+        in one reconciliation plan.
+
+        Per payment: the clearing account is debited with what the agency owes
+        (the amount less the success fee), the fee expense with the fee, and the
+        debtor's receivable credited with the amount, per invoice settled.
 
         :param commissions: ``{payment id: the success fee the agency says it
             withheld}``, in the payment's currency; absent or None: the case's
@@ -388,54 +400,93 @@ class FollowupAgencyPayment(models.Model):
         # what each invoice still owes once the payments before it in the batch
         # are booked: two payments on a case never take the same money
         residuals = {}
-        bookings = []
+        groups = defaultdict(list)
         for payment in self:
             booking = payment._prepare_booking(commissions.get(payment.id), residuals)
-            bookings.append(booking)
+            groups[booking.journal, payment.currency_id, payment.date].append(
+                (payment, booking)
+            )
+        entries = list(groups.items())
         # no tracking: the entries are the engine's, the case and the invoices
         # get a note of each booking
         moves = (
             self.env["account.move"]
             .with_company(company)
             .with_context(tracking_disable=True)
-            .create([booking.move_values for booking in bookings])
+            .create(
+                [
+                    {
+                        "move_type": "entry",
+                        "journal_id": journal.id,
+                        "date": day,
+                        "currency_id": currency.id,
+                        "ref": self._entry_label(items),
+                        "line_ids": [
+                            Command.create(values)
+                            for _payment, booking in items
+                            for values in booking.line_values
+                        ],
+                    }
+                    for (journal, currency, day), items in entries
+                ]
+            )
         )
         moves.action_post()
         moves = moves.with_context(tracking_disable=False)
         plan = []
-        for booking, move in zip(bookings, moves, strict=True):
-            lines = move.line_ids.sorted("id")
-            if len(lines) != len(booking.move_values["line_ids"]):
-                raise UserError(
-                    _("The entry %s was not created as expected.", move.name)
+        for move, (_key, items) in zip(moves, entries, strict=True):
+            items_of = defaultdict(list)
+            for line in move.line_ids.sorted("id"):
+                items_of[line.followup_agency_payment_id.id].append(line)
+            for payment, booking in items:
+                own = items_of[payment.id]
+                if len(own) != len(booking.line_values):
+                    raise UserError(
+                        _("The entry %s was not created as expected.", move.name)
+                    )
+                # Odoo's reconciliation: partial matching of each credit with
+                # its invoice, the exchange difference in a foreign currency
+                # booked by Odoo.
+                for move_id, line in zip(
+                    booking.credit_keys, own[-len(booking.credit_keys) :], strict=True
+                ):
+                    if move_id:
+                        plan.append(line | booking.receivable[move_id])
+            for payment, booking in items:
+                payment.write(
+                    {
+                        "move_id": move.id,
+                        "fee_rate": booking.fee_rate,
+                        "fee_amount": booking.fee,
+                        "amount_unallocated": booking.allocation.unallocated,
+                    }
                 )
-            # Odoo's reconciliation: partial matching of each credit with its
-            # invoice, the exchange difference in a foreign currency booked by
-            # Odoo.
-            allocated = booking.allocation.lines
-            for (move_id, _amount), line in zip(
-                allocated, lines[1 : 1 + len(allocated)], strict=True
-            ):
-                plan.append(line | booking.receivable[move_id])
-            if booking.fee:
-                # the fee is kept by the agency: what stays open is what it owes
-                plan.append(lines[0] | lines[-1])
         if plan:
             self.env["account.move.line"]._reconcile_plan(plan)
-        for payment, booking, move in zip(self, bookings, moves, strict=True):
-            payment.write(
-                {
-                    "move_id": move.id,
-                    "fee_rate": booking.fee_rate,
-                    "fee_amount": booking.fee,
-                    "amount_unallocated": booking.allocation.unallocated,
-                }
-            )
-        self._note_bookings(bookings)
+        booked = [pair for _key, items in entries for pair in items]
+        self._note_bookings(booked)
+
+    def _entry_label(self, items):
+        payment = items[0][0]
+        if len(items) == 1:
+            return payment._line_label()
+        return _(
+            "Agency %(agency)s: %(count)s payments collected",
+            agency=payment.agency_id.name,
+            count=len(items),
+        )
+
+    def _line_label(self):
+        return _(
+            "Agency %(agency)s, case %(case)s, payment %(payment)s",
+            agency=self.agency_id.name,
+            case=self.case_id.agency_reference or self.case_id.name,
+            payment=self.agency_payment_id,
+        )
 
     def _prepare_booking(self, commission, residuals):
-        """What booking this payment writes: the entry's values, the allocation
-        over the case's open invoices (``residuals`` updated with it), the fee."""
+        """What booking this payment writes: its items, the allocation over
+        the case's open invoices (``residuals`` updated with it), the fee."""
         self.ensure_one()
         case = self.case_id
         agency = self.agency_id
@@ -474,6 +525,8 @@ class FollowupAgencyPayment(models.Model):
         if commission is not None:
             fee = currency.round(commission)
             fee_rate = round(fee * 100.0 / self.amount, 2) if self.amount else 0.0
+        if currency.is_zero(fee):
+            fee = 0.0
 
         def to_company(amount):
             return currency._convert(amount, company.currency_id, company, self.date)
@@ -488,6 +541,7 @@ class FollowupAgencyPayment(models.Model):
         debtor = case.partner_id
         credits = [
             (
+                move_id,
                 amount,
                 receivable[move_id][:1].account_id,
                 receivable[move_id][:1].partner_id or debtor,
@@ -502,6 +556,7 @@ class FollowupAgencyPayment(models.Model):
         if not currency.is_zero(allocation.unallocated):
             credits.append(
                 (
+                    None,
                     allocation.unallocated,
                     debtor.with_company(company).property_account_receivable_id,
                     debtor,
@@ -509,83 +564,73 @@ class FollowupAgencyPayment(models.Model):
                 )
             )
         total = to_company(self.amount)
-        balances = [to_company(amount) for amount, *_rest in credits]
+        balances = [to_company(amount) for _key, amount, *_rest in credits]
         balances[-1] = company.currency_id.round(total - sum(balances[:-1]))
-        label = _(
-            "Agency %(agency)s, case %(case)s, payment %(payment)s",
-            agency=agency.name,
-            case=case.agency_reference or case.name,
-            payment=self.agency_payment_id,
-        )
-        line_values = [
-            {
-                "name": label,
-                "account_id": clearing.id,
-                "partner_id": agency_partner.id,
-                "currency_id": currency.id,
-                "amount_currency": self.amount,
-                "balance": total,
-            }
-        ]
+        fee_balance = to_company(fee) if fee else 0.0
+        common = {
+            "followup_agency_payment_id": self.id,
+            "currency_id": currency.id,
+        }
+        line_values = []
+        net = currency.round(self.amount - fee)
+        if not currency.is_zero(net):
+            line_values.append(
+                {
+                    **common,
+                    "name": self._line_label(),
+                    "account_id": clearing.id,
+                    "partner_id": agency_partner.id,
+                    "amount_currency": net,
+                    "balance": company.currency_id.round(total - fee_balance),
+                }
+            )
+        if fee:
+            line_values.append(
+                {
+                    **common,
+                    "name": _(
+                        "Success fee of %(agency)s (%(rate)s %%)",
+                        agency=agency.name,
+                        rate=f"{fee_rate:g}",
+                    ),
+                    "account_id": fee_account.id,
+                    "partner_id": agency_partner.id,
+                    "amount_currency": fee,
+                    "balance": fee_balance,
+                }
+            )
         line_values += [
             {
+                **common,
                 "name": name,
                 "account_id": account.id,
                 "partner_id": partner.id,
-                "currency_id": currency.id,
                 "amount_currency": -amount,
                 "balance": -balance,
             }
-            for (amount, account, partner, name), balance in zip(
+            for (_key, amount, account, partner, name), balance in zip(
                 credits, balances, strict=True
             )
         ]
-        if not currency.is_zero(fee):
-            fee_balance = to_company(fee)
-            rate = f"{fee_rate:g}"
-            fee_label = _(
-                "Success fee of %(agency)s (%(rate)s %%)", agency=agency.name, rate=rate
-            )
-            line_values += [
-                {
-                    "name": fee_label,
-                    "account_id": fee_account.id,
-                    "partner_id": agency_partner.id,
-                    "currency_id": currency.id,
-                    "amount_currency": fee,
-                    "balance": fee_balance,
-                },
-                {
-                    "name": fee_label,
-                    "account_id": clearing.id,
-                    "partner_id": agency_partner.id,
-                    "currency_id": currency.id,
-                    "amount_currency": -fee,
-                    "balance": -fee_balance,
-                },
-            ]
         return _Booking(
-            move_values={
-                "move_type": "entry",
-                "journal_id": journal.id,
-                "date": self.date,
-                "currency_id": currency.id,
-                "ref": label,
-                "line_ids": [Command.create(values) for values in line_values],
-            },
+            journal=journal,
+            line_values=line_values,
+            credit_keys=[key for key, *_rest in credits],
             invoices=invoices,
             receivable=receivable,
             allocation=allocation,
-            fee=0.0 if currency.is_zero(fee) else fee,
+            fee=fee,
             fee_rate=fee_rate,
         )
 
-    def _note_bookings(self, bookings):
-        """Tell each case and each invoice settled what was booked, as notes
-        logged in batches (one note per payment on a record)."""
+    @api.model
+    def _note_bookings(self, booked):
+        """Tell each case and each invoice settled what was booked
+        (``[(payment, booking)]``), as notes logged in batches (one note per
+        payment on a record)."""
         case_notes = []
         invoice_notes = []
-        for payment, booking in zip(self, bookings, strict=True):
+        for payment, booking in booked:
             case_notes.append((payment.case_id, payment._booking_note(booking)))
             invoice_notes += [
                 (booking.invoices.browse(move_id), payment._invoice_note(amount))
@@ -644,25 +689,58 @@ class FollowupAgencyPayment(models.Model):
         invoices = self.env["account.move"]
         reversal = self.env["account.move"]
         move = self.move_id
-        if self.state == BOOKED and move:
-            invoices = move.line_ids.matched_debit_ids.debit_move_id.move_id.filtered(
+        lines = self.move_line_ids.sorted("id")
+        if self.state == BOOKED and lines:
+            invoices = lines.matched_debit_ids.debit_move_id.move_id.filtered(
                 lambda m: m.is_invoice(include_receipts=True)
             )
-            day = max(self.company_id._followup_today(), move.date)
-            reversal = move.with_company(self.company_id)._reverse_moves(
-                [
+            # the entry may hold other payments of the same report: only this
+            # payment's items are reversed, as Odoo's cancelling reversal does
+            lines.remove_move_reconcile()
+            reversal = (
+                self.env["account.move"]
+                .with_company(self.company_id)
+                .with_context(tracking_disable=True)
+                .create(
                     {
-                        "date": day,
+                        "move_type": "entry",
+                        "journal_id": move.journal_id.id,
+                        "date": max(self.company_id._followup_today(), move.date),
+                        "currency_id": self.currency_id.id,
+                        "reversed_entry_id": move.id,
                         "ref": _(
                             "Reversal of %(move)s: payment %(payment)s deleted by "
                             "the agency",
                             move=move.name,
                             payment=self.agency_payment_id,
                         ),
+                        "line_ids": [
+                            Command.create(
+                                {
+                                    "name": line.name,
+                                    "account_id": line.account_id.id,
+                                    "partner_id": line.partner_id.id,
+                                    "currency_id": line.currency_id.id,
+                                    "amount_currency": -line.amount_currency,
+                                    "balance": -line.balance,
+                                }
+                            )
+                            for line in lines
+                        ],
                     }
-                ],
-                cancel=True,
+                )
             )
+            reversal.action_post()
+            reversal = reversal.with_context(tracking_disable=False)
+            plan = [
+                line | counterpart
+                for line, counterpart in zip(
+                    lines, reversal.line_ids.sorted("id"), strict=True
+                )
+                if line.account_id.reconcile
+            ]
+            if plan:
+                self.env["account.move.line"]._reconcile_plan(plan)
         self.write(
             {
                 "state": REVERSED,
@@ -697,7 +775,10 @@ class FollowupAgencyPayment(models.Model):
 class _Booking:
     """What booking one payment writes, before and after its entry exists."""
 
-    move_values: dict
+    journal: models.BaseModel
+    line_values: list
+    #: per credit item, the invoice it settles (None: the part left unmatched)
+    credit_keys: list
     invoices: models.BaseModel
     receivable: dict
     allocation: agency_booking.Allocation
@@ -717,6 +798,7 @@ def _log_notes(notes):
                 taken.add(record)
                 batch.setdefault(record._name, {})[record.id] = body
         for model, bodies in batch.items():
-            records = next(r for r, _b in notes if r._name == model).browse(list(bodies))
+            first = next(record for record, _body in notes if record._name == model)
+            records = first.browse(list(bodies))
             records._message_log_batch(bodies=bodies)
         notes = later

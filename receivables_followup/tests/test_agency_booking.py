@@ -162,9 +162,9 @@ class TestAgencyBooking(HandoffCommon):
     # ------------------------------------------------------------------
     def test_collected_payment_in_the_company_currency(self):
         """Invoices 1,200 and 500 EUR, 1,000 EUR collected, fee 15 %:
-        clearing debit 1,000, receivable credit 1,000 all on the 1,200 invoice
-        (oldest due), fee 150 debited to the expense and credited to the
-        clearing account: the agency owes 850."""
+        receivable credit 1,000 all on the 1,200 invoice (oldest due), fee 150
+        debited to the expense, the 850 the agency owes to the clearing
+        account."""
         case, (old, new) = self._submitted_case([1200.0, 500.0])
         self._pay(case, 1000.0)
 
@@ -192,20 +192,15 @@ class TestAgencyBooking(HandoffCommon):
         self.assertEqual(move.journal_id, self.company_data["default_journal_misc"])
         self.assertEqual(move.date, self.today)
         receivable = self._receivable_line(old).account_id
+        self.assertEqual(created.move_line_ids, move.line_ids)
         self.assertRecordValues(
             move.line_ids.sorted("id"),
             [
                 {
                     "account_id": self.clearing.id,
                     "partner_id": self.agency_partner.id,
-                    "debit": 1000.0,
+                    "debit": 850.0,
                     "credit": 0.0,
-                },
-                {
-                    "account_id": receivable.id,
-                    "partner_id": self.customer_fr.id,
-                    "debit": 0.0,
-                    "credit": 1000.0,
                 },
                 {
                     "account_id": self.fee_account.id,
@@ -214,10 +209,10 @@ class TestAgencyBooking(HandoffCommon):
                     "credit": 0.0,
                 },
                 {
-                    "account_id": self.clearing.id,
-                    "partner_id": self.agency_partner.id,
+                    "account_id": receivable.id,
+                    "partner_id": self.customer_fr.id,
                     "debit": 0.0,
-                    "credit": 150.0,
+                    "credit": 1000.0,
                 },
             ],
         )
@@ -323,15 +318,9 @@ class TestAgencyBooking(HandoffCommon):
             [
                 {
                     "account_id": self.clearing.id,
-                    "amount_currency": 1000.0,
-                    "debit": 500.0,
+                    "amount_currency": 850.0,
+                    "debit": 425.0,
                     "credit": 0.0,
-                },
-                {
-                    "account_id": self._receivable_line(old).account_id.id,
-                    "amount_currency": -1000.0,
-                    "debit": 0.0,
-                    "credit": 500.0,
                 },
                 {
                     "account_id": self.fee_account.id,
@@ -340,10 +329,10 @@ class TestAgencyBooking(HandoffCommon):
                     "credit": 0.0,
                 },
                 {
-                    "account_id": self.clearing.id,
-                    "amount_currency": -150.0,
+                    "account_id": self._receivable_line(old).account_id.id,
+                    "amount_currency": -1000.0,
                     "debit": 0.0,
-                    "credit": 75.0,
+                    "credit": 500.0,
                 },
             ],
         )

@@ -173,13 +173,14 @@ class TestAgencyImport(HandoffCommon):
         )
         self.assertEqual(p1.fee_rate, 12.0)
         receivable = self._receivable(old).account_id
+        # one entry for the report's payments, each payment's items its own
+        self.assertEqual(p1.move_id, p2.move_id)
         self.assertRecordValues(
-            p1.move_id.line_ids.sorted("id"),
+            p1.move_line_ids.sorted("id"),
             [
-                {"account_id": self.clearing.id, "debit": 1000.0, "credit": 0.0},
-                {"account_id": receivable.id, "debit": 0.0, "credit": 1000.0},
+                {"account_id": self.clearing.id, "debit": 880.0, "credit": 0.0},
                 {"account_id": self.fee_account.id, "debit": 120.0, "credit": 0.0},
-                {"account_id": self.clearing.id, "debit": 0.0, "credit": 120.0},
+                {"account_id": receivable.id, "debit": 0.0, "credit": 1000.0},
             ],
         )
         self.assertTrue(p2.reversal_move_id)
@@ -265,8 +266,9 @@ class TestAgencyImport(HandoffCommon):
         batch: Q1 takes 500 of the oldest (600 -> 100), Q2 the rest of it (100)
         then 200 of the second (400 -> 200); fees 15 % = 75 and 45. Case B
         (1,000): Q3 1,000 then a closing "paid", which books the batch first:
-        the case closes paid on a settled invoice. Each payment has its own
-        entry, its own notes; the agency owes 800 + 1,000 - 270 = 1,530."""
+        the case closes paid on a settled invoice. One entry for the three
+        payments, each with its own items and notes; the agency owes
+        800 + 1,000 - 270 = 1,530."""
         case_a, (a_old, a_new) = self._submitted_case([600.0, 400.0])
         case_b, (b_invoice,) = self._submitted_case([1000.0], partner=self.customer_be)
         day = self._day()
@@ -290,16 +292,15 @@ class TestAgencyImport(HandoffCommon):
         )
         q1, q2 = case_a.agency_payment_ids.sorted("agency_payment_id")
         self.assertRecordValues(q1 | q2, [{"fee_amount": 75.0}, {"fee_amount": 45.0}])
-        self.assertEqual(len((q1 | q2 | case_b.agency_payment_ids).move_id), 3)
+        self.assertEqual(len((q1 | q2 | case_b.agency_payment_ids).move_id), 1)
         receivable = self._receivable(a_old).account_id
         self.assertRecordValues(
-            q2.move_id.line_ids.sorted("id"),
+            q2.move_line_ids.sorted("id"),
             [
-                {"account_id": self.clearing.id, "debit": 300.0, "credit": 0.0},
+                {"account_id": self.clearing.id, "debit": 255.0, "credit": 0.0},
+                {"account_id": self.fee_account.id, "debit": 45.0, "credit": 0.0},
                 {"account_id": receivable.id, "debit": 0.0, "credit": 100.0},
                 {"account_id": receivable.id, "debit": 0.0, "credit": 200.0},
-                {"account_id": self.fee_account.id, "debit": 45.0, "credit": 0.0},
-                {"account_id": self.clearing.id, "debit": 0.0, "credit": 45.0},
             ],
         )
         self.assertEqual(case_b.state, "closed_paid")
