@@ -707,7 +707,6 @@ class FollowupAgencyPayment(models.Model):
                         "journal_id": move.journal_id.id,
                         "date": max(self.company_id._followup_today(), move.date),
                         "currency_id": self.currency_id.id,
-                        "reversed_entry_id": move.id,
                         "ref": _(
                             "Reversal of %(move)s: payment %(payment)s deleted by "
                             "the agency",

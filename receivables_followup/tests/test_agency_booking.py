@@ -399,8 +399,15 @@ class TestAgencyBooking(HandoffCommon):
         self.assertFalse(new_ones)
         self.assertEqual(reversed_, deleted)
         self.assertEqual(deleted.state, "reversed")
-        self.assertEqual(deleted.reversal_move_id.reversed_entry_id, deleted.move_id)
-        self.assertEqual(deleted.reversal_move_id.state, "posted")
+        reversal = deleted.reversal_move_id
+        self.assertEqual(reversal.state, "posted")
+        self.assertEqual(
+            reversal.line_ids.sorted("id").mapped("balance"),
+            [-line.balance for line in deleted.move_line_ids.sorted("id")],
+        )
+        reconcilable = deleted.move_line_ids.filtered("account_id.reconcile")
+        self.assertTrue(reconcilable)
+        self.assertTrue(all(reconcilable.mapped("reconciled")))
         self.assertAlmostEqual(old.amount_residual, 1000.0)
         self.assertEqual(old.payment_state, "partial")
         self.assertAlmostEqual(new.amount_residual, 400.0)
@@ -475,7 +482,7 @@ class TestAgencyBooking(HandoffCommon):
             ),
         )
         lines = self._clearing_lines()
-        self.assertEqual(len(lines), 3, "collected, fee, remittance")
+        self.assertEqual(len(lines), 2, "collected net of the fee, remittance")
         self.assertAlmostEqual(sum(lines.mapped("balance")), 0.0)
         self.assertTrue(all(lines.mapped("reconciled")))
         self.assertEqual(len(lines.full_reconcile_id), 1)
