@@ -1,5 +1,6 @@
 import logging
 from collections import defaultdict
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, time
 
 from odoo import _, api, fields, models
@@ -17,6 +18,8 @@ DUPLICATE = "duplicate"
 OUTDATED = "outdated"
 REJECTED = "rejected"
 END_OF_DAY = time(23, 59, 59)
+#: rows applied in one savepoint (see ``_apply_rows``)
+ROWS_PER_SAVEPOINT = 500
 
 REASONS = [
     (agency_report.UNKNOWN_CASE, "Unknown case"),
@@ -179,10 +182,13 @@ class FollowupAgencyImport(models.Model):
         """Apply the rows in file order; return one ``(state, reason, field,
         case_id, detail)`` per row.
 
-        Payments are booked in batches (their entries posted and reconciled
-        together); a batch is booked before a later closing or reversal of one
-        of its cases, so that each row still meets the case as the rows above
-        left it.
+        Rows are applied in chunks, each in one savepoint, so that a chunk's
+        changes are flushed (and the cases' tracking written) once; when a row
+        of a chunk fails, the chunk is rolled back and applied again row by
+        row, so that the failing row is rejected alone. Payments are booked in
+        batches (their items in one entry, reconciled together); a batch is
+        booked before a later closing or reversal of one of its cases, so that
+        each row still meets the case as the rows above left it.
         """
         self.ensure_one()
         agency = self.agency_id
@@ -193,64 +199,87 @@ class FollowupAgencyImport(models.Model):
             agency,
             {ref for row in rows for ref in (row.reference, row.agency_reference)},
         )
-        remaining = self._remaining_by_case(set(cases.values()))
-        Payment = self.env["followup.agency.payment"].sudo()
-        touched = self.env["followup.agency.case"].sudo()
-        outcomes = []
-        pending = _PendingPayments(self, outcomes, remaining)
-        seen = set()
-        for row in rows:
-            case = cases.get((row.reference or "").upper()) or cases.get(
-                (row.agency_reference or "").upper()
-            )
-            if row.error:
-                outcomes.append((REJECTED, row.error, row.error_field, case, None))
-                continue
-            if row.identity in applied or row.identity in seen:
-                outcomes.append((DUPLICATE, None, None, case, None))
-                continue
-            if not case:
-                outcomes.append(
-                    (REJECTED, agency_report.UNKNOWN_CASE, "reference", case, None)
-                )
-                continue
-            if row.agency_reference:
-                # the agency's reference, learnt from this row, names the case
-                # in the rows below
-                cases.setdefault(row.agency_reference.upper(), case)
-            problem = self._payment_problem(row, case, remaining)
-            if problem:
-                outcomes.append((REJECTED, *problem, case, None))
-                continue
-            seen.add(row.identity)
-            if row.kind == agency_report.PAYMENT:
-                touched |= case
-                pending.add(row, case)
-                continue
-            if row.kind in (agency_report.CLOSING, agency_report.REVERSAL):
-                pending.book(case)
+        state = _ApplyState(
+            applied=applied,
+            cases=cases,
+            remaining=self._remaining_by_case(set(cases.values())),
+            touched=self.env["followup.agency.case"].sudo(),
+        )
+        state.pending = _PendingPayments(self, state.outcomes, state.remaining)
+        for start in range(0, len(rows), ROWS_PER_SAVEPOINT):
+            chunk = rows[start : start + ROWS_PER_SAVEPOINT]
+            before = state.snapshot()
             try:
                 with self.env.cr.savepoint():
-                    state = self._apply_row(row, case, remaining, Payment)
-            except UserError as error:
-                seen.discard(row.identity)
-                outcomes.append(
-                    (REJECTED, agency_report.BOOKING_ERROR, None, case, error.args[0])
-                )
-                continue
-            if state == REJECTED:
-                seen.discard(row.identity)
-                outcomes.append(
-                    (REJECTED, agency_report.UNKNOWN_PAYMENT, "payment_id", case, None)
-                )
-                continue
-            if row.kind == agency_report.REVERSAL:
-                touched |= case
-            outcomes.append((state, None, None, case, None))
-        pending.book()
-        for case in touched:
-            case._apply_agency_case(self._amounts_change(case, remaining))
-        return outcomes
+                    for row in chunk:
+                        self._apply_one(row, state)
+                    state.pending.book()
+            except UserError:
+                state.restore(before)
+                for row in chunk:
+                    self._apply_one(row, state, guarded=True)
+                state.pending.book()
+        for case in state.touched:
+            case._apply_agency_case(self._amounts_change(case, state.remaining))
+        return state.outcomes
+
+    def _apply_one(self, row, state, guarded=False):
+        """Apply one row, its outcome appended to ``state.outcomes``; with
+        ``guarded``, in a savepoint of its own that rejects it when it fails."""
+        outcomes = state.outcomes
+        case = state.cases.get((row.reference or "").upper()) or state.cases.get(
+            (row.agency_reference or "").upper()
+        )
+        if row.error:
+            outcomes.append((REJECTED, row.error, row.error_field, case, None))
+            return
+        if row.identity in state.applied or row.identity in state.seen:
+            outcomes.append((DUPLICATE, None, None, case, None))
+            return
+        if not case:
+            outcomes.append(
+                (REJECTED, agency_report.UNKNOWN_CASE, "reference", case, None)
+            )
+            return
+        if row.agency_reference:
+            # the agency's reference, learnt from this row, names the case in
+            # the rows below
+            state.cases.setdefault(row.agency_reference.upper(), case)
+        problem = self._payment_problem(row, case, state.remaining)
+        if problem:
+            outcomes.append((REJECTED, *problem, case, None))
+            return
+        state.seen.add(row.identity)
+        if row.kind == agency_report.PAYMENT:
+            state.touched |= case
+            state.pending.add(row, case)
+            return
+        if row.kind in (agency_report.CLOSING, agency_report.REVERSAL):
+            state.pending.book(case)
+        Payment = self.env["followup.agency.payment"].sudo()
+        try:
+            if guarded:
+                with self.env.cr.savepoint():
+                    result = self._apply_row(row, case, state.remaining, Payment)
+            else:
+                result = self._apply_row(row, case, state.remaining, Payment)
+        except UserError as error:
+            if not guarded:
+                raise
+            state.seen.discard(row.identity)
+            outcomes.append(
+                (REJECTED, agency_report.BOOKING_ERROR, None, case, error.args[0])
+            )
+            return
+        if result == REJECTED:
+            state.seen.discard(row.identity)
+            outcomes.append(
+                (REJECTED, agency_report.UNKNOWN_PAYMENT, "payment_id", case, None)
+            )
+            return
+        if row.kind == agency_report.REVERSAL:
+            state.touched |= case
+        outcomes.append((result, None, None, case, None))
 
     def _apply_row(self, row, case, remaining, Payment):
         """Apply one valid status, closing or reversal row; return the line's
@@ -468,6 +497,41 @@ class FollowupAgencyImport(models.Model):
             "url": f"/web/content/{self.attachment_id.id}?download=true",
             "target": "download",
         }
+
+
+@dataclass
+class _ApplyState:
+    """Where the rows of a report stand while they are applied."""
+
+    applied: set
+    cases: dict
+    remaining: dict
+    touched: models.BaseModel
+    seen: set = field(default_factory=set)
+    outcomes: list = field(default_factory=list)
+    pending: "_PendingPayments" = None
+
+    def snapshot(self):
+        """What a chunk's rows change, to undo them after a rollback (the
+        payments of earlier chunks are booked: none is pending)."""
+        return (
+            dict(self.cases),
+            dict(self.remaining),
+            set(self.seen),
+            self.touched,
+            len(self.outcomes),
+        )
+
+    def restore(self, snapshot):
+        cases, remaining, seen, touched, count = snapshot
+        self.cases.clear()
+        self.cases.update(cases)
+        self.remaining.clear()
+        self.remaining.update(remaining)
+        self.seen = seen
+        self.touched = touched
+        del self.outcomes[count:]
+        self.pending.rows = []
 
 
 class _PendingPayments:

@@ -5,6 +5,7 @@ the callbacks. Amounts checked are computed by hand in the docstrings."""
 import base64
 import tempfile
 from pathlib import Path
+from unittest.mock import patch
 
 from odoo.exceptions import UserError
 from odoo.tests import BaseCase, tagged
@@ -336,6 +337,46 @@ class TestAgencyImport(HandoffCommon):
         )
         self.assertEqual(invoice.amount_residual, 1000.0)
         self.assertEqual(case.amount_remaining, 750.0)
+
+    def test_row_that_fails_is_rejected_alone_and_the_rest_applied(self):
+        """A status row whose change fails (the fault injected) rolls its chunk
+        back; the chunk is applied again row by row: that row is rejected with
+        the reason, the rows around it (a payment included) are applied once."""
+        case, (invoice,) = self._submitted_case([1000.0])
+        other, (_other_invoice,) = self._submitted_case(
+            [500.0], partner=self.customer_be
+        )
+        day = self._day()
+        apply_case = type(case)._apply_agency_case
+
+        def failing(records, change):
+            if records == other:
+                raise UserError("Injected fault")
+            return apply_case(records, change)
+
+        with patch.object(type(case), "_apply_agency_case", failing):
+            record = self._import(
+                self._csv(
+                    f"{case.creditor_reference};statut;{day};;;;;actif;;",
+                    f"{case.creditor_reference};paiement;{day};100,00;EUR;;;;;R1",
+                    f"{other.creditor_reference};statut;{day};;;;;actif;;",
+                )
+            )
+        self.assertEqual(
+            [
+                (line.line_number, line.state, line.reason, line.detail)
+                for line in record.line_ids.sorted("line_number")
+            ],
+            [
+                (2, "applied", False, False),
+                (3, "applied", False, False),
+                (4, "rejected", "booking_error", "Injected fault"),
+            ],
+        )
+        self.assertEqual(case.state, "active")
+        self.assertEqual(len(case.agency_payment_ids), 1)
+        self.assertEqual(invoice.amount_residual, 900.0)
+        self.assertEqual(other.state, "submitted")
 
     # ------------------------------------------------------------------
     # idempotence
