@@ -375,15 +375,15 @@ class FollowupAgencyPayment(models.Model):
         return currency
 
     def _book(self, commissions=None):
-        """Book the payments the agency holds, together: their items in one
-        entry per journal, currency and date in the agency's journal (so an
-        agency's report is one entry), at the payment date's rate, each item
-        naming its payment; the receivable items reconciled with the invoices
-        in one reconciliation plan.
+        """Book the payments the agency holds, together: one entry per journal,
+        currency and date in the agency's journal (an agency's report is one
+        entry), at the payment date's rate, reconciled with the invoices in one
+        reconciliation plan.
 
-        Per payment: the clearing account is debited with what the agency owes
-        (the amount less the success fee), the fee expense with the fee, and the
-        debtor's receivable credited with the amount, per invoice settled.
+        The entry debits the clearing account with what the agency owes (the
+        amounts less the success fees) and the fee expense with the fees, and
+        credits the debtors' receivables, an item per invoice settled, each
+        naming its payment.
 
         :param commissions: ``{payment id: the success fee the agency says it
             withheld}``, in the payment's currency; absent or None: the case's
@@ -423,8 +423,12 @@ class FollowupAgencyPayment(models.Model):
                         "ref": self._entry_label(items),
                         "line_ids": [
                             Command.create(values)
-                            for _payment, booking in items
-                            for values in booking.line_values
+                            for values in self._agency_items(currency, items)
+                            + [
+                                values
+                                for _payment, booking in items
+                                for values in booking.line_values
+                            ]
                         ],
                     }
                     for (journal, currency, day), items in entries
@@ -447,9 +451,7 @@ class FollowupAgencyPayment(models.Model):
                 # Odoo's reconciliation: partial matching of each credit with
                 # its invoice, the exchange difference in a foreign currency
                 # booked by Odoo.
-                for move_id, line in zip(
-                    booking.credit_keys, own[-len(booking.credit_keys) :], strict=True
-                ):
+                for move_id, line in zip(booking.credit_keys, own, strict=True):
                     if move_id:
                         plan.append(line | booking.receivable[move_id])
             for payment, booking in items:
@@ -465,6 +467,55 @@ class FollowupAgencyPayment(models.Model):
             self.env["account.move.line"]._reconcile_plan(plan)
         booked = [pair for _key, items in entries for pair in items]
         self._note_bookings(booked)
+
+    @api.model
+    def _agency_items(self, currency, items):
+        """The entry's items on the agency's side, for all its payments: the
+        clearing account debited with what the agency owes, the fee expense
+        with the success fees."""
+        clearing, fee_account, agency_partner = items[0][1].accounts
+        company_currency = items[0][0].company_id.currency_id
+        bookings = [booking for _payment, booking in items]
+        values = []
+        net = currency.round(sum(booking.net for booking in bookings))
+        if not currency.is_zero(net):
+            values.append(
+                {
+                    "name": self._entry_label(items),
+                    "account_id": clearing.id,
+                    "partner_id": agency_partner.id,
+                    "currency_id": currency.id,
+                    "amount_currency": net,
+                    "balance": company_currency.round(
+                        sum(booking.net_balance for booking in bookings)
+                    ),
+                }
+            )
+        fee = currency.round(sum(booking.fee for booking in bookings))
+        if not currency.is_zero(fee):
+            payment, booking = items[0]
+            label = (
+                _(
+                    "Success fee of %(agency)s (%(rate)s %%)",
+                    agency=payment.agency_id.name,
+                    rate=f"{booking.fee_rate:g}",
+                )
+                if len(items) == 1
+                else _("Success fees of %s", payment.agency_id.name)
+            )
+            values.append(
+                {
+                    "name": label,
+                    "account_id": fee_account.id,
+                    "partner_id": agency_partner.id,
+                    "currency_id": currency.id,
+                    "amount_currency": fee,
+                    "balance": company_currency.round(
+                        sum(booking.fee_balance for booking in bookings)
+                    ),
+                }
+            )
+        return values
 
     def _entry_label(self, items):
         payment = items[0][0]
@@ -567,41 +618,10 @@ class FollowupAgencyPayment(models.Model):
         balances = [to_company(amount) for _key, amount, *_rest in credits]
         balances[-1] = company.currency_id.round(total - sum(balances[:-1]))
         fee_balance = to_company(fee) if fee else 0.0
-        common = {
-            "followup_agency_payment_id": self.id,
-            "currency_id": currency.id,
-        }
-        line_values = []
-        net = currency.round(self.amount - fee)
-        if not currency.is_zero(net):
-            line_values.append(
-                {
-                    **common,
-                    "name": self._line_label(),
-                    "account_id": clearing.id,
-                    "partner_id": agency_partner.id,
-                    "amount_currency": net,
-                    "balance": company.currency_id.round(total - fee_balance),
-                }
-            )
-        if fee:
-            line_values.append(
-                {
-                    **common,
-                    "name": _(
-                        "Success fee of %(agency)s (%(rate)s %%)",
-                        agency=agency.name,
-                        rate=f"{fee_rate:g}",
-                    ),
-                    "account_id": fee_account.id,
-                    "partner_id": agency_partner.id,
-                    "amount_currency": fee,
-                    "balance": fee_balance,
-                }
-            )
-        line_values += [
+        line_values = [
             {
-                **common,
+                "followup_agency_payment_id": self.id,
+                "currency_id": currency.id,
                 "name": name,
                 "account_id": account.id,
                 "partner_id": partner.id,
@@ -614,6 +634,7 @@ class FollowupAgencyPayment(models.Model):
         ]
         return _Booking(
             journal=journal,
+            accounts=(clearing, fee_account, agency_partner),
             line_values=line_values,
             credit_keys=[key for key, *_rest in credits],
             invoices=invoices,
@@ -621,6 +642,9 @@ class FollowupAgencyPayment(models.Model):
             allocation=allocation,
             fee=fee,
             fee_rate=fee_rate,
+            net=currency.round(self.amount - fee),
+            net_balance=company.currency_id.round(total - fee_balance),
+            fee_balance=fee_balance,
         )
 
     @api.model
@@ -682,8 +706,84 @@ class FollowupAgencyPayment(models.Model):
             move=self.move_id.name,
         )
 
+    def _create_reversal(self, lines):
+        """The posted entry that undoes this payment: its receivable items
+        reversed, the clearing account and the fee expense credited with what
+        they were debited for it."""
+        move = self.move_id
+        currency = self.currency_id
+        company = self.company_id
+        _journal, clearing, fee_account, agency_partner = (
+            self.agency_id._booking_accounts()
+        )
+        fee_balance = (
+            currency._convert(self.fee_amount, company.currency_id, company, self.date)
+            if self.fee_amount
+            else 0.0
+        )
+        values = [
+            {
+                "name": line.name,
+                "account_id": line.account_id.id,
+                "partner_id": line.partner_id.id,
+                "currency_id": line.currency_id.id,
+                "amount_currency": -line.amount_currency,
+                "balance": -line.balance,
+            }
+            for line in lines
+        ]
+        if self.fee_amount:
+            values.append(
+                {
+                    "name": _(
+                        "Success fee of %s, payment deleted", self.agency_id.name
+                    ),
+                    "account_id": fee_account.id,
+                    "partner_id": agency_partner.id,
+                    "currency_id": currency.id,
+                    "amount_currency": -self.fee_amount,
+                    "balance": -fee_balance,
+                }
+            )
+        values.append(
+            {
+                "name": self._line_label(),
+                "account_id": clearing.id,
+                "partner_id": agency_partner.id,
+                "currency_id": currency.id,
+                "amount_currency": -currency.round(
+                    -sum(lines.mapped("amount_currency")) - self.fee_amount
+                ),
+                "balance": company.currency_id.round(
+                    sum(lines.mapped("balance")) + fee_balance
+                ),
+            }
+        )
+        reversal = (
+            self.env["account.move"]
+            .with_company(company)
+            .with_context(tracking_disable=True)
+            .create(
+                {
+                    "move_type": "entry",
+                    "journal_id": move.journal_id.id,
+                    "date": max(company._followup_today(), move.date),
+                    "currency_id": currency.id,
+                    "ref": _(
+                        "Reversal of %(move)s: payment %(payment)s deleted by the "
+                        "agency",
+                        move=move.name,
+                        payment=self.agency_payment_id,
+                    ),
+                    "line_ids": [Command.create(line) for line in values],
+                }
+            )
+        )
+        reversal.action_post()
+        return reversal.with_context(tracking_disable=False)
+
     def _reverse(self):
-        """Undo the payment the agency deleted: its entry is reversed and the
+        """Undo the payment the agency deleted: its items are reversed and the
         invoices it settled are open again."""
         self.ensure_one()
         invoices = self.env["account.move"]
@@ -697,49 +797,24 @@ class FollowupAgencyPayment(models.Model):
             # the entry may hold other payments of the same report: only this
             # payment's items are reversed, as Odoo's cancelling reversal does
             lines.remove_move_reconcile()
-            reversal = (
-                self.env["account.move"]
-                .with_company(self.company_id)
-                .with_context(tracking_disable=True)
-                .create(
-                    {
-                        "move_type": "entry",
-                        "journal_id": move.journal_id.id,
-                        "date": max(self.company_id._followup_today(), move.date),
-                        "currency_id": self.currency_id.id,
-                        "ref": _(
-                            "Reversal of %(move)s: payment %(payment)s deleted by "
-                            "the agency",
-                            move=move.name,
-                            payment=self.agency_payment_id,
-                        ),
-                        "line_ids": [
-                            Command.create(
-                                {
-                                    "name": line.name,
-                                    "account_id": line.account_id.id,
-                                    "partner_id": line.partner_id.id,
-                                    "currency_id": line.currency_id.id,
-                                    "amount_currency": -line.amount_currency,
-                                    "balance": -line.balance,
-                                }
-                            )
-                            for line in lines
-                        ],
-                    }
-                )
+            reversal = self._create_reversal(lines)
+            clearing = reversal.line_ids.filtered(
+                lambda line: line.account_id == self.agency_id.clearing_account_id
             )
-            reversal.action_post()
-            reversal = reversal.with_context(tracking_disable=False)
+            owed = move.line_ids.filtered(
+                lambda line: line.account_id == clearing.account_id
+                and not line.followup_agency_payment_id
+                and not line.reconciled
+            )
             plan = [
                 line | counterpart
                 for line, counterpart in zip(
-                    lines, reversal.line_ids.sorted("id"), strict=True
+                    lines, reversal.line_ids.sorted("id"), strict=False
                 )
-                if line.account_id.reconcile
             ]
-            if plan:
-                self.env["account.move.line"]._reconcile_plan(plan)
+            if clearing and owed:
+                plan.append(clearing | owed)
+            self.env["account.move.line"]._reconcile_plan(plan)
         self.write(
             {
                 "state": REVERSED,
@@ -775,6 +850,9 @@ class _Booking:
     """What booking one payment writes, before and after its entry exists."""
 
     journal: models.BaseModel
+    #: the agency's clearing account, fee account and partner
+    accounts: tuple
+    #: the payment's own items: its receivable credits
     line_values: list
     #: per credit item, the invoice it settles (None: the part left unmatched)
     credit_keys: list
@@ -783,6 +861,10 @@ class _Booking:
     allocation: agency_booking.Allocation
     fee: float
     fee_rate: float
+    #: what the agency owes of the payment, in its currency and the company's
+    net: float
+    net_balance: float
+    fee_balance: float
 
 
 def _log_notes(notes):

@@ -192,7 +192,10 @@ class TestAgencyBooking(HandoffCommon):
         self.assertEqual(move.journal_id, self.company_data["default_journal_misc"])
         self.assertEqual(move.date, self.today)
         receivable = self._receivable_line(old).account_id
-        self.assertEqual(created.move_line_ids, move.line_ids)
+        self.assertEqual(
+            created.move_line_ids,
+            move.line_ids.filtered(lambda line: line.account_id == receivable),
+        )
         self.assertRecordValues(
             move.line_ids.sorted("id"),
             [
@@ -399,15 +402,23 @@ class TestAgencyBooking(HandoffCommon):
         self.assertFalse(new_ones)
         self.assertEqual(reversed_, deleted)
         self.assertEqual(deleted.state, "reversed")
+        # the receivable credit of 1,000 debited back, the fee of 150 and the
+        # 850 owed by the agency credited
         reversal = deleted.reversal_move_id
         self.assertEqual(reversal.state, "posted")
-        self.assertEqual(
-            reversal.line_ids.sorted("id").mapped("balance"),
-            [-line.balance for line in deleted.move_line_ids.sorted("id")],
+        self.assertRecordValues(
+            reversal.line_ids.sorted("id"),
+            [
+                {
+                    "account_id": deleted.move_line_ids.account_id.id,
+                    "debit": 1000.0,
+                    "credit": 0.0,
+                },
+                {"account_id": self.fee_account.id, "debit": 0.0, "credit": 150.0},
+                {"account_id": self.clearing.id, "debit": 0.0, "credit": 850.0},
+            ],
         )
-        reconcilable = deleted.move_line_ids.filtered("account_id.reconcile")
-        self.assertTrue(reconcilable)
-        self.assertTrue(all(reconcilable.mapped("reconciled")))
+        self.assertTrue(deleted.move_line_ids.reconciled)
         self.assertAlmostEqual(old.amount_residual, 1000.0)
         self.assertEqual(old.payment_state, "partial")
         self.assertAlmostEqual(new.amount_residual, 400.0)

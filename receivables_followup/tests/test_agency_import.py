@@ -176,14 +176,17 @@ class TestAgencyImport(HandoffCommon):
         receivable = self._receivable(old).account_id
         # one entry for the report's payments, each payment's items its own
         self.assertEqual(p1.move_id, p2.move_id)
+        # P1 880 + P2 127.50 owed, fees 120 + 22.50; each payment's credits
         self.assertRecordValues(
-            p1.move_line_ids.sorted("id"),
+            p1.move_id.line_ids.sorted("id"),
             [
-                {"account_id": self.clearing.id, "debit": 880.0, "credit": 0.0},
-                {"account_id": self.fee_account.id, "debit": 120.0, "credit": 0.0},
+                {"account_id": self.clearing.id, "debit": 1007.5, "credit": 0.0},
+                {"account_id": self.fee_account.id, "debit": 142.5, "credit": 0.0},
                 {"account_id": receivable.id, "debit": 0.0, "credit": 1000.0},
+                {"account_id": receivable.id, "debit": 0.0, "credit": 150.0},
             ],
         )
+        self.assertEqual(p1.move_line_ids.credit, 1000.0)
         self.assertTrue(p2.reversal_move_id)
         self.assertRecordValues(
             old | new,
@@ -298,10 +301,16 @@ class TestAgencyImport(HandoffCommon):
         self.assertRecordValues(
             q2.move_line_ids.sorted("id"),
             [
-                {"account_id": self.clearing.id, "debit": 255.0, "credit": 0.0},
-                {"account_id": self.fee_account.id, "debit": 45.0, "credit": 0.0},
                 {"account_id": receivable.id, "debit": 0.0, "credit": 100.0},
                 {"account_id": receivable.id, "debit": 0.0, "credit": 200.0},
+            ],
+        )
+        # what the agency owes, 1,800 less 75 + 45 + 150 of fees, on one item
+        self.assertRecordValues(
+            q2.move_id.line_ids.sorted("id")[:2],
+            [
+                {"account_id": self.clearing.id, "debit": 1530.0},
+                {"account_id": self.fee_account.id, "debit": 270.0},
             ],
         )
         self.assertEqual(case_b.state, "closed_paid")
