@@ -494,11 +494,12 @@ class FollowupAgencyPayment(models.Model):
         fee = currency.round(sum(booking.fee for booking in bookings))
         if not currency.is_zero(fee):
             payment, booking = items[0]
+            rate = f"{booking.fee_rate:g}"
             label = (
                 _(
                     "Success fee of %(agency)s (%(rate)s %%)",
                     agency=payment.agency_id.name,
-                    rate=f"{booking.fee_rate:g}",
+                    rate=rate,
                 )
                 if len(items) == 1
                 else _("Success fees of %s", payment.agency_id.name)
