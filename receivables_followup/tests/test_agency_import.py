@@ -360,7 +360,7 @@ class TestAgencyImport(HandoffCommon):
 
         def failing(records, change):
             if records == other:
-                raise UserError("Injected fault")
+                raise UserError(records.env._("Injected fault"))
             return apply_case(records, change)
 
         with patch.object(type(case), "_apply_agency_case", failing):
