@@ -555,24 +555,15 @@ def print_report(rows, notes):
 # ----------------------------------------------------------------------
 # Command line
 # ----------------------------------------------------------------------
-def parse_args(argv):
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+def add_common_options(parser, what="the addon"):
+    """The options every benchmark driver takes: where Odoo and its Python
+    are, the databases it starts from and keeps, the commit it measures."""
     parser.add_argument(
-        "--invoices",
-        type=int,
-        nargs="+",
-        default=[10000],
-        metavar="N",
-        help="invoice counts (default 10000)",
-    )
-    parser.add_argument(
-        "--customers", type=int, default=0, metavar="M", help="customers (default N/20)"
+        "--keep-db", action="store_true", help="keep the bench_* databases"
     )
     parser.add_argument(
         "--odoo-path",
-        help="Odoo 18 tree (default: ODOO_PATH, " "importable odoo, /opt/odoo18)",
+        help="Odoo 18 tree (default: ODOO_PATH, importable odoo, /opt/odoo18)",
     )
     parser.add_argument(
         "--python",
@@ -588,12 +579,27 @@ def parse_args(argv):
     parser.add_argument(
         "--addon-ref",
         default="HEAD",
-        help="git commit of the addon to measure (default HEAD; 'worktree' for "
+        help=f"git commit of {what} to measure (default HEAD; 'worktree' for "
         "the working tree as it is)",
     )
-    parser.add_argument(
-        "--keep-db", action="store_true", help="keep the bench_* databases"
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
+    parser.add_argument(
+        "--invoices",
+        type=int,
+        nargs="+",
+        default=[10000],
+        metavar="N",
+        help="invoice counts (default 10000)",
+    )
+    parser.add_argument(
+        "--customers", type=int, default=0, metavar="M", help="customers (default N/20)"
+    )
+    add_common_options(parser)
     parser.add_argument(
         "--with-oca",
         metavar="PATH_OR_WHEEL",

@@ -37,10 +37,10 @@ from bench_followup_run import (  # noqa: E402
     REPO_ROOT,
     WORK_DIR,
     Odoo,
+    add_common_options,
     addon_source,
     checkpoint,
     copy_db,
-    default_python,
     drop_db,
     ensure_base_template,
     ensure_bench_template,
@@ -358,30 +358,7 @@ def parse_args(argv):
     parser.add_argument(
         "--chunk", type=int, default=100, help="debtors per wizard (default 100)"
     )
-    parser.add_argument(
-        "--keep-db", action="store_true", help="keep the bench_* databases"
-    )
-    parser.add_argument(
-        "--odoo-path",
-        help="Odoo 18 tree (default: ODOO_PATH, importable odoo, /opt/odoo18)",
-    )
-    parser.add_argument(
-        "--python",
-        default=default_python(),
-        help="the virtualenv's python (default: the project's)",
-    )
-    parser.add_argument(
-        "--base-template",
-        default="t_base",
-        help="database with account installed (default t_base; bench_base_account "
-        "is built if missing)",
-    )
-    parser.add_argument(
-        "--addon-ref",
-        default="HEAD",
-        help="git commit of the addon and the sandbox to measure (default HEAD; "
-        "'worktree' for the working tree as it is)",
-    )
+    add_common_options(parser, "the addon and the sandbox")
     parser.add_argument(
         "--no-report-css",
         action="store_true",

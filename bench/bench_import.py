@@ -25,10 +25,10 @@ from bench_followup_run import (  # noqa: E402
     MODULE,
     WORK_DIR,
     Odoo,
+    add_common_options,
     addon_source,
     checkpoint,
     copy_db,
-    default_python,
     drop_db,
     ensure_base_template,
     ensure_bench_template,
@@ -58,15 +58,7 @@ def parse_args(argv):
         action="store_true",
         help="cProfile the first import (stats in /tmp/rf_bench/import.prof)",
     )
-    parser.add_argument("--keep-db", action="store_true")
-    parser.add_argument("--odoo-path")
-    parser.add_argument("--python", default=default_python())
-    parser.add_argument("--base-template", default="t_base")
-    parser.add_argument(
-        "--addon-ref",
-        default="HEAD",
-        help="git commit of the addon to measure (default HEAD; 'worktree')",
-    )
+    add_common_options(parser)
     return parser.parse_args(argv)
 
 

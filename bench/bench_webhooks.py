@@ -60,10 +60,10 @@ from bench_followup_run import (  # noqa: E402
     MODULE,
     WORK_DIR,
     Odoo,
+    add_common_options,
     addon_source,
     checkpoint,
     copy_db,
-    default_python,
     drop_db,
     ensure_base_template,
     ensure_bench_template,
@@ -798,30 +798,7 @@ def parse_args(argv):
         help=f"afterwards, cProfile the processing and {PROFILE_EVENTS} sequential "
         f"deliveries in one process (new, then duplicates); stats in {WORK_DIR}",
     )
-    parser.add_argument(
-        "--keep-db", action="store_true", help="keep the bench_* databases"
-    )
-    parser.add_argument(
-        "--odoo-path",
-        help="Odoo 18 tree (default: ODOO_PATH, importable odoo, /opt/odoo18)",
-    )
-    parser.add_argument(
-        "--python",
-        default=default_python(),
-        help="the virtualenv's python (default: the project's)",
-    )
-    parser.add_argument(
-        "--base-template",
-        default="t_base",
-        help="database with account installed (default t_base; bench_base_account "
-        "is built if missing)",
-    )
-    parser.add_argument(
-        "--addon-ref",
-        default="HEAD",
-        help="git commit of the addon and the sandbox to measure (default HEAD; "
-        "'worktree' for the working tree as it is)",
-    )
+    add_common_options(parser, "the addon and the sandbox")
     args = parser.parse_args(argv)
     if args.events < args.cases:
         parser.error("--events must be at least --cases")

@@ -62,5 +62,7 @@ Odoo is running on http://localhost:$port — login: admin / password: admin —
   Demo collection agency: the Debitura sandbox on $sandbox_url (test mode).
 
 MSG
-odoo_cmd -d "$db" --db-filter="^$db\$" --http-port="$port"
+# -d alone, no --db-filter: Odoo serves that one database without listing the
+# server's for each request (the agency callbacks carry no session)
+odoo_cmd -d "$db" --http-port="$port"
 "${ODOO_CMD[@]}"

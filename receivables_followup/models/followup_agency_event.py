@@ -3,6 +3,7 @@ import logging
 from odoo import _, api, fields, models
 from odoo.modules import module as odoo_module
 
+from ..services import locks
 from ..services.agency_errors import AgencyError
 
 _logger = logging.getLogger(__name__)
@@ -119,16 +120,9 @@ class FollowupAgencyEvent(models.Model):
         return len(events), remaining
 
     def _lock(self):
-        self.env.cr.execute(
-            """SELECT id FROM followup_agency_event
-                WHERE id = %s AND state IN ('received', 'failed')
-                  FOR UPDATE SKIP LOCKED""",
-            [self.id],
-        )
-        if not self.env.cr.fetchone():
-            return False
-        self.invalidate_recordset()
-        return True
+        """Lock the event for this transaction; False when another worker
+        holds it or already processed it."""
+        return locks.lock_waiting(self, ("received", "failed"))
 
     def _process(self):
         self.ensure_one()

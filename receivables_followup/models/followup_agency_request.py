@@ -5,7 +5,7 @@ from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 from odoo.modules import module as odoo_module
 
-from ..services import agency_errors, backoff
+from ..services import agency_errors, backoff, locks
 from ..services.agency_errors import AgencyError
 
 _logger = logging.getLogger(__name__)
@@ -134,16 +134,7 @@ class FollowupAgencyRequest(models.Model):
     def _lock(self):
         """Lock the request for this transaction; False when another worker
         holds it or already sent it."""
-        self.env.cr.execute(
-            """SELECT id FROM followup_agency_request
-                WHERE id = %s AND state IN ('pending', 'retry')
-                  FOR UPDATE SKIP LOCKED""",
-            [self.id],
-        )
-        if not self.env.cr.fetchone():
-            return False
-        self.invalidate_recordset()
-        return True
+        return locks.lock_waiting(self, ("pending", "retry"))
 
     def _documents_needed(self):
         """The invoices whose PDF these requests send, as each adapter says."""

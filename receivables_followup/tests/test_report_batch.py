@@ -2,6 +2,7 @@
 wkhtmltopdf takes one input document only."""
 
 import io
+import re
 from unittest.mock import patch
 
 from odoo.tests import tagged
@@ -44,3 +45,28 @@ class TestReportBatch(FollowupCommon):
             self.assertIn(invoice.name, text)
             others = [other.name for other in invoices if other != invoice]
             self.assertFalse([name for name in others if name in text], text)
+
+    def test_large_batch_is_rendered_by_two_processes_at_once(self):
+        Report = self.env["ir.actions.report"].sudo()
+        invoices = [
+            self._create_invoice(self.customer_fr, 100.0 + index, "2025-01-01")
+            for index in range(8)
+        ]
+        run = type(Report)._run_wkhtmltopdf
+        with patch.object(
+            type(Report), "_run_wkhtmltopdf", autospec=True, side_effect=run
+        ) as calls:
+            documents = Report._render_followup_documents(
+                INVOICE_REPORT, [invoice.id for invoice in invoices]
+            )
+        self.assertEqual(calls.call_count, 2)
+        self.assertEqual(set(documents), {invoice.id for invoice in invoices})
+        for invoice in invoices:
+            content, extension = documents[invoice.id]
+            self.assertEqual(extension, "pdf")
+            text = "".join(
+                page.extract_text() for page in PdfFileReader(io.BytesIO(content)).pages
+            )
+            # the invoice's own name, and no other invoice's
+            names = set(re.findall(r"[A-Z]+/\d{4}/\d+", text))
+            self.assertEqual(names, {invoice.name})
