@@ -27,7 +27,6 @@ from . import followup_agency_import
 from . import followup_agency_import_line
 from . import followup_agency_report
 from . import account_move
-from . import account_move_followup
 from . import account_move_line
 from . import account_bank_statement_line
 from . import res_partner
