@@ -1,6 +1,9 @@
+import io
 from datetime import date
+from unittest.mock import patch
 
 from odoo.tests import tagged
+from odoo.tools.pdf import PdfFileReader
 
 from .common import FollowupCommon
 
@@ -88,10 +91,21 @@ class TestFollowupLegalAmounts(FollowupCommon):
         self.assertIn(history.attachment_id.mimetype, ("application/pdf", "text/html"))
 
     def test_letters_of_one_batch_are_attached_each_to_its_partner(self):
+        """The letters of a run are rendered by one wkhtmltopdf process and
+        split per customer: a batch that fell back to one process per letter
+        would call wkhtmltopdf three times."""
         self.level_3.print_letter = True
         other = self._create_invoice(self.customer_be, 2000.0, "2025-05-15")
         other._followup_mark_performed(self.level_2, date(2025, 6, 14), {})
-        self._run_followup("2025-07-14")
+        Report = type(self.env["ir.actions.report"])
+        with patch.object(
+            Report,
+            "_run_wkhtmltopdf",
+            autospec=True,
+            side_effect=Report._run_wkhtmltopdf,
+        ) as calls:
+            self._run_followup("2025-07-14")
+        self.assertEqual(calls.call_count, 1)
         for customer in (self.customer_fr, self.customer_be):
             history = self._history(customer)
             self.assertEqual(history.attachment_id.res_id, customer.id, customer.name)
@@ -100,3 +114,13 @@ class TestFollowupLegalAmounts(FollowupCommon):
             self._history(self.customer_fr).attachment_id.raw,
             self._history(self.customer_be).attachment_id.raw,
         )
+        for customer in (self.customer_fr, self.customer_be):
+            letter = self._history(customer).attachment_id
+            self.assertEqual(letter.mimetype, "application/pdf")
+            text = "".join(
+                page.extract_text() or ""
+                for page in PdfFileReader(io.BytesIO(letter.raw)).pages
+            )
+            self.assertIn(customer.name, text)
+            others = (self.customer_fr | self.customer_be) - customer
+            self.assertNotIn(others.name, text)

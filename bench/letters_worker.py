@@ -1,0 +1,97 @@
+"""The Odoo side of the letters benchmark: one process.
+
+Run by ``bench_letters.py`` with the virtualenv's Python, never imported by Odoo.
+
+1. *setup, not timed*: a postal address for every customer (a letter waits for a
+   person without one), every level of the default policy prints a letter
+   without review, Odoo's HTTP served from a thread of this process on a free
+   loopback port (``report.url``), one invoice rendered to build the reports'
+   asset bundle;
+2. *timed*: ``followup.run._cron_run_followup()`` and a commit until nothing
+   remains, as Odoo's cron runner does, the calls to
+   ``_render_followup_documents`` timed apart;
+3. the letters counted: actions with ``sent_letter``, their attachments PDFs of
+   their customer.
+"""
+
+import argparse
+import json
+import sys
+import time
+
+from followup_worker import load_odoo, rss_mb
+from handoff_worker import Timer, children_rss_mb, give_addresses, serve_http
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--db", required=True)
+    parser.add_argument("--odoo-path", required=True)
+    parser.add_argument("--addons-path", required=True)
+    parser.add_argument("--data-dir", required=True)
+    parser.add_argument("--log-level", default="warn")
+    args = parser.parse_args()
+    odoo = load_odoo(args)
+    from odoo.modules.registry import Registry
+
+    registry = Registry(args.db)
+    result = {"rss_before_mb": rss_mb()}
+    with registry.cursor() as cr:
+        env = odoo.api.Environment(cr, odoo.SUPERUSER_ID, {})
+        result.update(run(env, odoo))
+        cr.commit()
+    result["rss_peak_mb"] = rss_mb()
+    print("BENCH_RESULT " + json.dumps(result), flush=True)
+
+
+def run(env, odoo):
+    company = env.ref("base.main_company")
+    give_addresses(env)
+    levels = env["followup.policy"]._default_for_company(company).level_ids
+    levels.write({"manual_review": False, "print_letter": True})
+    server = serve_http(odoo)
+    env["ir.config_parameter"].set_param(
+        "report.url", f"http://127.0.0.1:{server.server_port}"
+    )
+    env.cr.commit()
+    Report = type(env["ir.actions.report"])
+    render = Report._render_followup_documents
+    timer = Timer()
+    # the first rendering builds the reports' asset bundle (once per database in
+    # production, shared by invoices and letters): not part of the run
+    seed = json.loads(env["ir.config_parameter"].get_param("bench.seed"))
+    start = time.perf_counter()
+    render(env["ir.actions.report"], "account.account_invoices", [seed["eur_move_id"]])
+    warm_up_s = time.perf_counter() - start
+    env.cr.commit()
+    Report._render_followup_documents = timer.wrap(render)
+    Run = env["followup.run"]
+    start = time.perf_counter()
+    try:
+        while True:
+            _done, remaining = Run._cron_run_followup()
+            env.cr.commit()
+            if not remaining:
+                break
+    finally:
+        Report._render_followup_documents = render
+        server.shutdown()
+    run_s = time.perf_counter() - start
+    letters = env["followup.history"].search([("sent_letter", "=", True)])
+    pdfs = letters.filtered(
+        lambda action: action.attachment_id.mimetype == "application/pdf"
+        and action.attachment_id.res_id == action.partner_id.id
+    )
+    return {
+        "letters": len(letters),
+        "pdf_letters": len(pdfs),
+        "render_s": timer.seconds,
+        "render_calls": timer.calls,
+        "wk_rss_mb": children_rss_mb(),
+        "run_s": run_s,
+        "warm_up_s": warm_up_s,
+    }
+
+
+if __name__ == "__main__":
+    sys.exit(main())
