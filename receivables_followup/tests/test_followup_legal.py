@@ -117,9 +117,11 @@ class TestFollowupLegalAmounts(FollowupCommon):
         for customer in (self.customer_fr, self.customer_be):
             letter = self._history(customer).attachment_id
             self.assertEqual(letter.mimetype, "application/pdf")
-            text = "".join(
-                page.extract_text() or ""
+            # PyPDF2 separates words with tabs
+            text = " ".join(
+                word
                 for page in PdfFileReader(io.BytesIO(letter.raw)).pages
+                for word in (page.extract_text() or "").split()
             )
             self.assertIn(customer.name, text)
             others = (self.customer_fr | self.customer_be) - customer
