@@ -262,6 +262,17 @@ class TestFollowupLetter(FollowupCommon):
             self.assertIn(expected, html)
         self.assertIn("left: 50.0%", window)
 
+    def test_letter_dated_without_a_place_when_the_company_has_no_city(self):
+        self._run_followup("2025-01-11")
+        action = self._history(self.customer_fr)
+        self.company.city = "Lyon"
+        self.assertIn("Lyon, ", self._letter_html(action))
+        self.company.city = False
+        html = self._letter_html(action)
+        date_line = html.split('class="text-end">', 1)[1].split("</p>", 1)[0]
+        self.assertFalse(date_line.strip().startswith(","), date_line)
+        self.assertIn(action._followup_formatter().date(action.date), date_line)
+
     def test_german_window_is_on_the_left(self):
         self.company.followup_letter_window = "left"
         self._run_followup("2025-01-11")
