@@ -52,6 +52,9 @@ class FollowupPolicy(models.Model):
         "followup.level", "policy_id", string="Levels", copy=True
     )
     level_count = fields.Integer(compute="_compute_level_count")
+    customer_count = fields.Integer(
+        string="Customers", compute="_compute_customer_count"
+    )
     description = fields.Text(translate=True)
     promise_max_days = fields.Integer(
         string="Longest Promise to Pay (days)",
@@ -98,6 +101,47 @@ class FollowupPolicy(models.Model):
     def _compute_level_count(self):
         for policy in self:
             policy.level_count = len(policy.level_ids)
+
+    def _customer_domain(self):
+        """The customers this policy applies to in its company: those that name
+        it, and for the default policy those that name none."""
+        self.ensure_one()
+        domain = [
+            ("customer_rank", ">", 0),
+            ("parent_id", "=", False),
+            ("collection_policy_id", "=", self.id),
+        ]
+        if self.is_default:
+            domain = [
+                ("customer_rank", ">", 0),
+                ("parent_id", "=", False),
+                "|",
+                ("collection_policy_id", "=", self.id),
+                ("collection_policy_id", "=", False),
+            ]
+        return domain + [
+            "|",
+            ("company_id", "=", False),
+            ("company_id", "=", self.company_id.id),
+        ]
+
+    def _compute_customer_count(self):
+        Partner = self.env["res.partner"]
+        for policy in self:
+            policy.customer_count = Partner.with_company(
+                policy.company_id
+            ).search_count(policy._customer_domain())
+
+    def action_open_customers(self):
+        """The customers this policy applies to."""
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "name": _("Customers of %s", self.name),
+            "res_model": "res.partner",
+            "view_mode": "list,form",
+            "domain": self._customer_domain(),
+        }
 
     @api.constrains("is_default", "company_id", "active")
     def _check_one_default_per_company(self):

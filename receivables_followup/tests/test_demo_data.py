@@ -65,3 +65,7 @@ class TestDemoData(TransactionCase):
         self.assertTrue(agency.clearing_account_id.reconcile)
         self.assertTrue(agency.fee_account_id)
         self.assertTrue(agency.agency_partner_id)
+
+    def test_demo_dispute_is_assigned_to_a_person(self):
+        dispute = self.env.ref("receivables_followup.dispute_demo_hansen")
+        self.assertEqual(dispute.user_id, self.env.ref("base.user_admin"))

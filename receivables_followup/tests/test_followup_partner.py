@@ -56,3 +56,22 @@ class TestFollowupPartner(FollowupCommon):
         self.assertEqual(
             action["report_name"], "receivables_followup.report_followup_partner"
         )
+
+    def test_policy_lists_the_customers_it_applies_to(self):
+        """The default policy applies to the customers that name none; another
+        policy to those that name it. A contact never invoiced is no customer."""
+        self._create_invoice(self.customer_fr, 100.0, "2025-01-01")
+        special = self._create_policy(self.company, "Key accounts", default=False)
+        self.customer_be.with_company(self.company).collection_policy_id = special
+        self.assertEqual(special.customer_count, 1)
+        Partner = self.env["res.partner"]
+        self.assertEqual(
+            Partner.search(special.action_open_customers()["domain"]),
+            self.customer_be,
+        )
+        default_customers = Partner.search(
+            self.policy.action_open_customers()["domain"]
+        )
+        self.assertIn(self.customer_fr, default_customers)
+        self.assertNotIn(self.customer_be, default_customers)
+        self.assertEqual(self.policy.customer_count, len(default_customers))
