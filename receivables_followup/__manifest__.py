@@ -35,6 +35,7 @@
         "views/followup_run_views.xml",
         "views/followup_interest_rate_views.xml",
         "views/followup_dispute_views.xml",
+        "views/followup_dispute_aging_views.xml",
         "views/followup_dispute_reason_views.xml",
         "wizards/followup_exclude_wizard_views.xml",
         "views/followup_agency_views.xml",

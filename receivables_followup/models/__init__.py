@@ -11,6 +11,7 @@ from . import followup_history
 from . import followup_history_line
 from . import followup_dispute_reason
 from . import followup_dispute
+from . import followup_dispute_aging
 from . import followup_dispute_line
 from . import followup_agency
 from . import followup_agency_debitura
