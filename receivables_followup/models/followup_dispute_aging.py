@@ -20,11 +20,9 @@ class FollowupDisputeAging(models.Model):
     _rec_name = "dispute_id"
     _order = "age_days desc, dispute_id"
 
-    dispute_id = fields.Many2one("followup.dispute", string="Dispute", readonly=True)
+    dispute_id = fields.Many2one("followup.dispute", readonly=True)
     partner_id = fields.Many2one("res.partner", string="Customer", readonly=True)
-    reason_id = fields.Many2one(
-        "followup.dispute.reason", string="Reason", readonly=True
-    )
+    reason_id = fields.Many2one("followup.dispute.reason", readonly=True)
     user_id = fields.Many2one("res.users", string="Responsible", readonly=True)
     company_id = fields.Many2one("res.company", readonly=True)
     currency_id = fields.Many2one("res.currency", readonly=True)
