@@ -54,6 +54,7 @@
         "wizards/followup_review_postpone_views.xml",
         "wizards/followup_review_wizards_views.xml",
         "wizards/followup_partner_settings_views.xml",
+        "wizards/followup_partner_assign_views.xml",
         "wizards/followup_dispute_resolve_views.xml",
         "views/menus.xml",
         "views/followup_agency_import_menus.xml",

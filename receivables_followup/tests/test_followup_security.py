@@ -175,6 +175,46 @@ class TestFollowupDoors(SecurityCommon):
         note = partner.message_ids.filtered(lambda m: "Key account" in (m.body or ""))
         self.assertTrue(note)
 
+    def test_followup_user_assigns_a_responsible_to_many_customers(self):
+        target = self.users["followup_manager"]
+        customers = self.customer_be | self.customer_fr
+        wizard = (
+            self.env["followup.partner.assign"]
+            .with_user(self.users["followup_user"])
+            .with_context(active_ids=customers.ids)
+            .create({"user_id": target.id, "reason": "Portfolio split"})
+        )
+        self.assertEqual(wizard.partner_ids, customers)
+        wizard.action_confirm()
+        for customer in customers:
+            partner = customer.with_company(self.company)
+            self.assertEqual(partner.collection_user_id, target)
+            self.assertTrue(
+                partner.message_ids.filtered(
+                    lambda m: "Portfolio split" in (m.body or "")
+                )
+            )
+        # another company's user cannot be made responsible here
+        wizard = (
+            self.env["followup.partner.assign"]
+            .with_user(self.users["followup_user"])
+            .create(
+                {
+                    "partner_ids": customers.ids,
+                    "user_id": self.users["other_company_manager"].id,
+                    "reason": "Test",
+                }
+            )
+        )
+        with self.assertRaises(UserError):
+            wizard.action_confirm()
+        with self.assertRaises(AccessError):
+            self.env["followup.partner.assign"].with_user(
+                self.users["contact_creator"]
+            ).create(
+                {"partner_ids": customers.ids, "user_id": target.id, "reason": "x"}
+            )
+
     def test_policy_of_another_company_is_refused(self):
         customer = self.customer_be.with_user(self.users["followup_manager"])
         with self.assertRaises(ValidationError):

@@ -6,5 +6,6 @@ from . import followup_review_edit
 from . import followup_exclude_wizard
 from . import followup_dispute_resolve
 from . import followup_partner_settings
+from . import followup_partner_assign
 from . import followup_handoff_wizard
 from . import followup_agency_import_wizard
