@@ -219,7 +219,7 @@ class FollowupAgencyRequest(models.Model):
             "attempts": attempts,
             "error_kind": error.kind,
             "error_status": error.status or False,
-            "last_error": _describe(error),
+            "last_error": _describe(self.env, error),
         }
         if error.kind in RETRIED and attempts < agency.max_attempts:
             delay = backoff.retry_delay(attempts, retry_after=error.retry_after)
@@ -278,10 +278,11 @@ class FollowupAgencyRequest(models.Model):
         return True
 
 
-def _describe(error):
-    """The agency's message for a person, with a word on what it means."""
+def _describe(env, error):
+    """The agency's message for a person, with a word on what it means, in the
+    language of ``env``."""
     if error.kind == agency_errors.CONFLICT:
-        return _(
+        return env._(
             "Idempotency conflict: the agency already received another request "
             "with this key. This is a bug of the connector, not retried. (%s)",
             error.message,
