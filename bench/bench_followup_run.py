@@ -29,6 +29,8 @@ import zipfile
 from datetime import date
 from pathlib import Path
 
+from followup_worker import RESULT_PREFIX
+
 BENCH_DIR = Path(__file__).resolve().parent
 REPO_ROOT = BENCH_DIR.parent
 MODULE = "receivables_followup"
@@ -160,8 +162,16 @@ def copy_db(template, name):
         time.sleep(2)
 
 
+def bench_result(out, what):
+    """The figures a worker printed on ``out``."""
+    for line in out.splitlines():
+        if line.startswith(RESULT_PREFIX):
+            return json.loads(line[len(RESULT_PREFIX) :])
+    raise RuntimeError(f"{what} printed no result:\n{out[-2000:]}")
+
+
 class Odoo:
-    """Runs odoo-bin and the worker with one addons path and data dir."""
+    """Runs odoo-bin and the workers with one addons path and data dir."""
 
     def __init__(self, python, odoo_path, addon_root, extra_addons=()):
         self.python = python
@@ -210,12 +220,14 @@ class Odoo:
             f"{db}-install-{modules.replace(',', '_')}",
         )
 
-    def worker(self, mode, db, *options):
+    def run_worker(self, script, db, *options, mode=None, logname):
+        """Run the bench worker ``script`` (its ``mode`` first, when it has
+        modes) on ``db`` with this Odoo; return the result it printed."""
         out = self._run(
             [
                 self.python,
-                str(BENCH_DIR / "followup_worker.py"),
-                mode,
+                str(BENCH_DIR / script),
+                *([mode] if mode else []),
                 "--db",
                 db,
                 "--odoo-path",
@@ -226,12 +238,14 @@ class Odoo:
                 self.data_dir,
                 *options,
             ],
-            f"{db}-{mode}",
+            logname,
         )
-        for line in out.splitlines():
-            if line.startswith("BENCH_RESULT "):
-                return json.loads(line[len("BENCH_RESULT ") :])
-        raise RuntimeError(f"worker {mode} on {db} printed no result:\n{out[-2000:]}")
+        return bench_result(out, f"{script} {mode or ''} on {db}")
+
+    def worker(self, mode, db, *options):
+        return self.run_worker(
+            "followup_worker.py", db, *options, mode=mode, logname=f"{db}-{mode}"
+        )
 
 
 def ensure_base_template(odoo, name):

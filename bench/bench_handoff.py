@@ -19,7 +19,6 @@ crashed or the sandbox's counts are wrong. One Odoo process runs at a time.
 """
 
 import argparse
-import json
 import os
 import secrets
 import shutil
@@ -79,26 +78,7 @@ def sandbox_source(addon_root):
 
 def worker(odoo, db, *options):
     """Run ``handoff_worker.py`` on ``db``; return its result."""
-    out = odoo._run(
-        [
-            odoo.python,
-            str(BENCH_DIR / "handoff_worker.py"),
-            "--db",
-            db,
-            "--odoo-path",
-            odoo.odoo_path,
-            "--addons-path",
-            odoo.addons,
-            "--data-dir",
-            odoo.data_dir,
-            *options,
-        ],
-        f"{db}-handoff",
-    )
-    for line in out.splitlines():
-        if line.startswith("BENCH_RESULT "):
-            return json.loads(line[len("BENCH_RESULT ") :])
-    raise RuntimeError(f"handoff worker on {db} printed no result:\n{out[-2000:]}")
+    return odoo.run_worker("handoff_worker.py", db, *options, logname=f"{db}-handoff")
 
 
 # ----------------------------------------------------------------------

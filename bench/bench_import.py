@@ -14,7 +14,6 @@ Figures only: nothing here asserts a time. One Odoo process runs at a time.
 """
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -75,36 +74,21 @@ def main(argv=None):
     try:
         generate(db, args.cases * args.invoices_per_case, args.cases, "fresh")
         checkpoint(db)
-        out = odoo._run(
-            [
-                odoo.python,
-                str(BENCH_DIR / "import_worker.py"),
-                "--db",
-                db,
-                "--odoo-path",
-                odoo.odoo_path,
-                "--addons-path",
-                odoo.addons,
-                "--data-dir",
-                odoo.data_dir,
-                "--cases",
-                str(args.cases),
-                "--rows",
-                str(args.rows),
-                "--payment-share",
-                str(args.payment_share),
-                *(["--profile", str(WORK_DIR / "import.prof")] if args.profile else []),
-            ],
-            f"{db}-import",
+        result = odoo.run_worker(
+            "import_worker.py",
+            db,
+            "--cases",
+            str(args.cases),
+            "--rows",
+            str(args.rows),
+            "--payment-share",
+            str(args.payment_share),
+            *(["--profile", str(WORK_DIR / "import.prof")] if args.profile else []),
+            logname=f"{db}-import",
         )
     finally:
         if not args.keep_db:
             drop_db(db)
-    result = next(
-        json.loads(line[len("BENCH_RESULT ") :])
-        for line in out.splitlines()
-        if line.startswith("BENCH_RESULT ")
-    )
     seconds = result["first_s"]
     print(f"# {MODULE} {addon_note}; cases made directly with sudo (no wizard)")
     print(

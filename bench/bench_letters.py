@@ -16,7 +16,6 @@ Figures only: nothing here asserts a time.
 """
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -63,29 +62,10 @@ def main(argv=None):
     try:
         generate(db, args.customers * 3, args.customers, "escalated")
         checkpoint(db)
-        out = odoo._run(
-            [
-                odoo.python,
-                str(BENCH_DIR / "letters_worker.py"),
-                "--db",
-                db,
-                "--odoo-path",
-                odoo.odoo_path,
-                "--addons-path",
-                odoo.addons,
-                "--data-dir",
-                odoo.data_dir,
-            ],
-            f"{db}-letters",
-        )
+        result = odoo.run_worker("letters_worker.py", db, logname=f"{db}-letters")
     finally:
         if not args.keep_db:
             drop_db(db)
-    result = next(
-        json.loads(line[len("BENCH_RESULT ") :])
-        for line in out.splitlines()
-        if line.startswith("BENCH_RESULT ")
-    )
     letters = result["letters"]
     render_rate = letters / result["render_s"] if result["render_s"] else 0.0
     print(f"# {MODULE} {addon_note}; {args.customers} customers x 3 invoices")

@@ -62,6 +62,7 @@ from bench_followup_run import (  # noqa: E402
     Odoo,
     add_common_options,
     addon_source,
+    bench_result,
     checkpoint,
     copy_db,
     drop_db,
@@ -91,27 +92,9 @@ def free_port():
 
 def worker(odoo, db, mode, *options):
     """Run ``webhook_worker.py <mode>`` on ``db``; return its result."""
-    out = odoo._run(
-        [
-            odoo.python,
-            str(BENCH_DIR / "webhook_worker.py"),
-            mode,
-            "--db",
-            db,
-            "--odoo-path",
-            odoo.odoo_path,
-            "--addons-path",
-            odoo.addons,
-            "--data-dir",
-            odoo.data_dir,
-            *options,
-        ],
-        f"{db}-webhooks-{mode}",
+    return odoo.run_worker(
+        "webhook_worker.py", db, *options, mode=mode, logname=f"{db}-webhooks-{mode}"
     )
-    for line in out.splitlines():
-        if line.startswith("BENCH_RESULT "):
-            return json.loads(line[len("BENCH_RESULT ") :])
-    raise RuntimeError(f"webhook worker {mode} on {db} printed no result")
 
 
 class OdooServer:
@@ -406,19 +389,16 @@ def deliver(args, odoo, server, db, agency_id, events_file, sandbox_root, label)
         f"{db}-webhooks-client-{label}",
     )
     cpu = meter.stop()
-    for line in out.splitlines():
-        if line.startswith("BENCH_RESULT "):
-            result = json.loads(line[len("BENCH_RESULT ") :])
-            result.update(cpu)
-            result["label"] = label
-            log(
-                f"{label}: {result['sent']} events in {result['wall_s']:.1f} s, "
-                f"{result['accepted_per_s']:.1f} accepted/s, p50 "
-                f"{result['p50_ms']:.0f} ms, p99 {result['p99_ms']:.0f} ms, "
-                f"{result['statuses']} {result['answers']}"
-            )
-            return result
-    raise RuntimeError(f"the client printed no result:\n{out[-2000:]}")
+    result = bench_result(out, "the client")
+    result.update(cpu)
+    result["label"] = label
+    log(
+        f"{label}: {result['sent']} events in {result['wall_s']:.1f} s, "
+        f"{result['accepted_per_s']:.1f} accepted/s, p50 "
+        f"{result['p50_ms']:.0f} ms, p99 {result['p99_ms']:.0f} ms, "
+        f"{result['statuses']} {result['answers']}"
+    )
+    return result
 
 
 def bench(args, odoo, SandboxProcess, template, sandbox_root, result):

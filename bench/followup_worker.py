@@ -25,6 +25,33 @@ import tracemalloc
 from datetime import date, timedelta
 
 SEED_PARAM = "bench.seed"
+#: the line a worker prints its figures on, as JSON, for its driver
+RESULT_PREFIX = "BENCH_RESULT "
+
+
+def worker_parser(description, modes=None):
+    """The arguments every worker takes: its mode when it has several, the
+    database, where Odoo, the addons and the data dir are, the log level."""
+    parser = argparse.ArgumentParser(description=description)
+    if modes:
+        parser.add_argument("mode", choices=sorted(modes))
+    for option in ("--db", "--odoo-path", "--addons-path", "--data-dir"):
+        parser.add_argument(option, required=True)
+    parser.add_argument("--log-level", default="warn")
+    return parser
+
+
+def run_in_odoo(args, work):
+    """Load Odoo, call ``work(env, odoo)`` as the superuser in one cursor of
+    ``args.db``, commit, and print the figures it returns for the driver."""
+    odoo = load_odoo(args)
+    from odoo.modules.registry import Registry
+
+    with Registry(args.db).cursor() as cr:
+        env = odoo.api.Environment(cr, odoo.SUPERUSER_ID, {})
+        result = work(env, odoo)
+        cr.commit()
+    print(RESULT_PREFIX + json.dumps(result, default=str), flush=True)
 
 
 def rss_mb():
@@ -384,27 +411,13 @@ MODES = {
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("mode", choices=sorted(MODES))
-    parser.add_argument("--db", required=True)
-    parser.add_argument("--odoo-path", required=True)
-    parser.add_argument("--addons-path", required=True)
-    parser.add_argument("--data-dir", required=True)
+    parser = worker_parser(__doc__, MODES)
     parser.add_argument("--batch-size", type=int, default=0)
     parser.add_argument("--profile", help="write cProfile stats to this file")
     parser.add_argument("--tracemalloc", action="store_true")
     parser.add_argument("--oca-keep-pdf", action="store_true")
-    parser.add_argument("--log-level", default="warn")
     args = parser.parse_args()
-    odoo = load_odoo(args)
-    from odoo.modules.registry import Registry
-
-    registry = Registry(args.db)
-    with registry.cursor() as cr:
-        env = odoo.api.Environment(cr, odoo.SUPERUSER_ID, {})
-        result = MODES[args.mode](env, args)
-        cr.commit()
-    print("BENCH_RESULT " + json.dumps(result, default=str), flush=True)
+    run_in_odoo(args, lambda env, _odoo: MODES[args.mode](env, args))
 
 
 if __name__ == "__main__":

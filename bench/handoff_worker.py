@@ -20,18 +20,16 @@ bench customers and their open invoices), then:
    which compares them with the sandbox.
 """
 
-import argparse
 import cProfile
 import io
 import json
 import pstats
 import resource
-import sys
 import threading
 import time
 from collections import Counter
 
-from followup_worker import load_odoo, rss_mb
+from followup_worker import rss_mb, run_in_odoo, worker_parser
 
 #: (country code, US state code or None, city, zip) given to the bench customers
 #: in turn: the countries the agency sandbox covers, a US state where needed
@@ -426,11 +424,7 @@ def run(env, args, odoo):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--db", required=True)
-    parser.add_argument("--odoo-path", required=True)
-    parser.add_argument("--addons-path", required=True)
-    parser.add_argument("--data-dir", required=True)
+    parser = worker_parser(__doc__)
     parser.add_argument("--base-url", required=True, help="the agency sandbox")
     parser.add_argument("--api-key", required=True)
     parser.add_argument("--documents", choices=["no", "yes"], required=True)
@@ -455,18 +449,8 @@ def main():
         help="set Odoo's report.print_delay (ms of javascript delay per "
         "wkhtmltopdf call, 1000 by default)",
     )
-    parser.add_argument("--log-level", default="warn")
     args = parser.parse_args()
-    odoo = load_odoo(args)
-    from odoo.modules.registry import Registry
-
-    registry = Registry(args.db)
-    with registry.cursor() as cr:
-        env = odoo.api.Environment(cr, odoo.SUPERUSER_ID, {})
-        result = run(env, args, odoo)
-        cr.commit()
-    print("BENCH_RESULT " + json.dumps(result, default=str), flush=True)
-    sys.stdout.flush()
+    run_in_odoo(args, lambda env, odoo: run(env, args, odoo))
 
 
 if __name__ == "__main__":

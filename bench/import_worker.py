@@ -16,14 +16,12 @@ It opens a database the driver filled with ``datagen.py``, then:
 4. the figures, printed as ``BENCH_RESULT {json}``.
 """
 
-import argparse
 import cProfile
-import json
 import pstats
 import sys
 import time
 
-from followup_worker import load_odoo, rss_mb
+from followup_worker import rss_mb, run_in_odoo, worker_parser
 
 HEADER = "Référence;Type;Date;Montant;Devise;Commission;Statut;ID paiement\n"
 STATUSES = ("actif", "en pause", "actif", "informations requises")
@@ -125,60 +123,53 @@ def report(cases, rows, payment_share):
 
 
 def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--db", required=True)
-    parser.add_argument("--odoo-path", required=True)
-    parser.add_argument("--addons-path", required=True)
-    parser.add_argument("--data-dir", required=True)
-    parser.add_argument("--log-level", default="warn")
+    parser = worker_parser(__doc__)
     parser.add_argument("--cases", type=int, default=1000)
     parser.add_argument("--rows", type=int, default=10000)
     parser.add_argument("--payment-share", type=float, default=0.2)
     parser.add_argument("--profile", help="cProfile stats of the first import here")
     args = parser.parse_args()
-    odoo = load_odoo(args)
-    from odoo.modules.registry import Registry
+    run_in_odoo(args, lambda env, _odoo: measure(env, args))
 
-    registry = Registry(args.db)
+
+def measure(env, args):
     result = {"rss_before_mb": rss_mb()}
-    with registry.cursor() as cr:
-        env = odoo.api.Environment(cr, odoo.SUPERUSER_ID, {})
+    start = time.perf_counter()
+    agency, cases = setup(env, args.cases)
+    env.cr.commit()
+    result["setup_s"] = time.perf_counter() - start
+    result["cases"] = len(cases)
+    data, counts = report(cases, args.rows, args.payment_share)
+    result.update(rows=args.rows, bytes=len(data), **counts)
+    Import = env["followup.agency.import"]
+    for run in ("first", "again"):
+        profiler = cProfile.Profile() if args.profile and run == "first" else None
         start = time.perf_counter()
-        agency, cases = setup(env, args.cases)
-        cr.commit()
-        result["setup_s"] = time.perf_counter() - start
-        result["cases"] = len(cases)
-        data, counts = report(cases, args.rows, args.payment_share)
-        result.update(rows=args.rows, bytes=len(data), **counts)
-        Import = env["followup.agency.import"]
-        for run in ("first", "again"):
-            profiler = cProfile.Profile() if args.profile and run == "first" else None
-            start = time.perf_counter()
-            if profiler:
-                profiler.enable()
-            record = Import._import_report(agency, data, "bench.csv")
-            cr.commit()
-            seconds = time.perf_counter() - start
-            if profiler:
-                profiler.disable()
-                profiler.dump_stats(args.profile)
-                pstats.Stats(profiler, stream=sys.stderr).sort_stats(
-                    "cumulative"
-                ).print_stats(40)
-            result[f"{run}_s"] = seconds
-            result[f"{run}_counts"] = {
-                "applied": record.count_applied,
-                "duplicate": record.count_duplicate,
-                "outdated": record.count_outdated,
-                "rejected": record.count_rejected,
-                "state": record.state,
-            }
-            env.invalidate_all()
-        result["payments_booked"] = env["followup.agency.payment"].search_count(
-            [("agency_id", "=", agency.id), ("state", "=", "booked")]
-        )
-        result["rss_peak_mb"] = rss_mb()
-    print("BENCH_RESULT " + json.dumps(result), flush=True)
+        if profiler:
+            profiler.enable()
+        record = Import._import_report(agency, data, "bench.csv")
+        env.cr.commit()
+        seconds = time.perf_counter() - start
+        if profiler:
+            profiler.disable()
+            profiler.dump_stats(args.profile)
+            pstats.Stats(profiler, stream=sys.stderr).sort_stats(
+                "cumulative"
+            ).print_stats(40)
+        result[f"{run}_s"] = seconds
+        result[f"{run}_counts"] = {
+            "applied": record.count_applied,
+            "duplicate": record.count_duplicate,
+            "outdated": record.count_outdated,
+            "rejected": record.count_rejected,
+            "state": record.state,
+        }
+        env.invalidate_all()
+    result["payments_booked"] = env["followup.agency.payment"].search_count(
+        [("agency_id", "=", agency.id), ("state", "=", "booked")]
+    )
+    result["rss_peak_mb"] = rss_mb()
+    return result
 
 
 if __name__ == "__main__":

@@ -14,34 +14,24 @@ Run by ``bench_letters.py`` with the virtualenv's Python, never imported by Odoo
    their customer.
 """
 
-import argparse
 import json
 import sys
 import time
 
-from followup_worker import load_odoo, rss_mb
+from followup_worker import rss_mb, run_in_odoo, worker_parser
 from handoff_worker import Timer, children_rss_mb, give_addresses, serve_http
 
 
 def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--db", required=True)
-    parser.add_argument("--odoo-path", required=True)
-    parser.add_argument("--addons-path", required=True)
-    parser.add_argument("--data-dir", required=True)
-    parser.add_argument("--log-level", default="warn")
-    args = parser.parse_args()
-    odoo = load_odoo(args)
-    from odoo.modules.registry import Registry
+    args = worker_parser(__doc__).parse_args()
+    run_in_odoo(args, measure)
 
-    registry = Registry(args.db)
+
+def measure(env, odoo):
     result = {"rss_before_mb": rss_mb()}
-    with registry.cursor() as cr:
-        env = odoo.api.Environment(cr, odoo.SUPERUSER_ID, {})
-        result.update(run(env, odoo))
-        cr.commit()
+    result.update(run(env, odoo))
     result["rss_peak_mb"] = rss_mb()
-    print("BENCH_RESULT " + json.dumps(result), flush=True)
+    return result
 
 
 def run(env, odoo):

@@ -23,6 +23,8 @@ from collections import Counter
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from followup_worker import RESULT_PREFIX
+
 
 def percentile(values, fraction):
     """Nearest-rank percentile of sorted ``values``."""
@@ -132,7 +134,7 @@ def main():
     result = deliver(
         args.url, args.secret, events, args.clients, args.timeout, signature_header
     )
-    print("BENCH_RESULT " + json.dumps(result), flush=True)
+    print(RESULT_PREFIX + json.dumps(result), flush=True)
 
 
 if __name__ == "__main__":

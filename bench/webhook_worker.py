@@ -20,7 +20,6 @@ Modes:
            journal items, agency payments)
 """
 
-import argparse
 import cProfile
 import io
 import json
@@ -29,7 +28,7 @@ import sys
 import time
 from types import SimpleNamespace
 
-from followup_worker import load_odoo, rss_mb
+from followup_worker import rss_mb, run_in_odoo, worker_parser
 from handoff_worker import (
     TEAM_MEMBER,
     give_addresses,
@@ -433,12 +432,7 @@ MODES = {"prepare": mode_prepare, "apply": mode_apply, "profile": mode_profile}
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("mode", choices=sorted(MODES))
-    parser.add_argument("--db", required=True)
-    parser.add_argument("--odoo-path", required=True)
-    parser.add_argument("--addons-path", required=True)
-    parser.add_argument("--data-dir", required=True)
+    parser = worker_parser(__doc__, MODES)
     parser.add_argument("--base-url", help="the agency sandbox (prepare)")
     parser.add_argument("--api-key", help="(prepare)")
     parser.add_argument("--secret", help="webhook secret, base64 (prepare)")
@@ -451,18 +445,8 @@ def main():
     parser.add_argument("--events-file", help="(profile)")
     parser.add_argument("--sandbox-root", help="(profile)")
     parser.add_argument("--db-filter", action="store_true", help="(profile)")
-    parser.add_argument("--log-level", default="warn")
     args = parser.parse_args()
-    odoo = load_odoo(args)
-    from odoo.modules.registry import Registry
-
-    registry = Registry(args.db)
-    with registry.cursor() as cr:
-        env = odoo.api.Environment(cr, odoo.SUPERUSER_ID, {})
-        result = MODES[args.mode](env, args, odoo)
-        cr.commit()
-    print("BENCH_RESULT " + json.dumps(result, default=str), flush=True)
-    sys.stdout.flush()
+    run_in_odoo(args, lambda env, odoo: MODES[args.mode](env, args, odoo))
 
 
 if __name__ == "__main__":

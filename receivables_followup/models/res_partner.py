@@ -1,3 +1,5 @@
+from markupsafe import Markup
+
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, ValidationError
 from odoo.tools.misc import format_date, formatLang
@@ -246,6 +248,22 @@ class ResPartner(models.Model):
         )
         return policy or self.env["followup.policy"].sudo()._default_for_company(
             company
+        )
+
+    def _followup_change_settings(self, company, values, note):
+        """Write the follow-up settings ``values`` of these customers in
+        ``company`` and log ``note`` (plain text, escaped) on each.
+
+        Only the follow-up's wizards call this, after checking who asks and
+        making them say why: sudo, because the fields are closed to direct
+        writes; the tracking and the note say who changed what and why.
+        """
+        if company not in self.env.user.company_ids:
+            raise AccessError(_("Choose one of your companies."))
+        partners = self.sudo()
+        partners.with_company(company).write(values)
+        partners._message_log_batch(
+            bodies=dict.fromkeys(partners.ids, Markup("%s") % note)
         )
 
     def action_open_followup_report(self):

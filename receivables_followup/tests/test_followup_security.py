@@ -215,6 +215,25 @@ class TestFollowupDoors(SecurityCommon):
                 {"partner_ids": customers.ids, "user_id": target.id, "reason": "x"}
             )
 
+    def test_settings_of_a_company_not_ones_own_are_refused(self):
+        wizard = (
+            self.env["followup.partner.settings"]
+            .with_user(self.users["followup_user"])
+            .with_context(active_id=self.customer_be.id)
+            .create(
+                {
+                    "company_id": self.company_2.id,
+                    "no_auto": True,
+                    "reason": "Not my company",
+                }
+            )
+        )
+        with self.assertRaises(AccessError):
+            wizard.action_confirm()
+        self.assertFalse(
+            self.customer_be.with_company(self.company_2).collection_no_auto
+        )
+
     def test_policy_of_another_company_is_refused(self):
         customer = self.customer_be.with_user(self.users["followup_manager"])
         with self.assertRaises(ValidationError):

@@ -1,5 +1,3 @@
-from markupsafe import Markup
-
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 
@@ -42,8 +40,6 @@ class FollowupPartnerAssign(models.TransientModel):
             raise UserError(_("Say why the follow-up responsible changes."))
         partners = self.partner_ids.commercial_partner_id
         partners.check_access("read")
-        if self.company_id not in self.env.user.company_ids:
-            raise UserError(_("Choose one of your companies."))
         if self.user_id.share or self.company_id not in self.user_id.company_ids:
             raise UserError(
                 _(
@@ -53,18 +49,16 @@ class FollowupPartnerAssign(models.TransientModel):
                     company=self.company_id.name,
                 )
             )
-        # sudo: the responsible changes through this wizard (follow-up users, by
-        # its access rights); the tracking and the notes say who and why
-        partners.sudo().with_company(self.company_id).write(
-            {"collection_user_id": self.user_id.id}
+        partners._followup_change_settings(
+            self.company_id,
+            {"collection_user_id": self.user_id.id},
+            _(
+                "Follow-up responsible in %(company)s set to %(responsible)s by "
+                "%(user)s: %(reason)s",
+                company=self.company_id.name,
+                responsible=self.user_id.name,
+                user=self.env.user.name,
+                reason=self.reason.strip(),
+            ),
         )
-        body = Markup("%s") % _(
-            "Follow-up responsible in %(company)s set to %(responsible)s by "
-            "%(user)s: %(reason)s",
-            company=self.company_id.name,
-            responsible=self.user_id.name,
-            user=self.env.user.name,
-            reason=self.reason.strip(),
-        )
-        partners.sudo()._message_log_batch(bodies=dict.fromkeys(partners.ids, body))
         return {"type": "ir.actions.act_window_close"}

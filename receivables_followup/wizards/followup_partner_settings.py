@@ -1,5 +1,3 @@
-from markupsafe import Markup
-
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 
@@ -54,24 +52,18 @@ class FollowupPartnerSettings(models.TransientModel):
             raise UserError(_("Say why the follow-up settings change."))
         partner = self.partner_id.commercial_partner_id
         partner.check_access("read")
-        # sudo: these fields change through this wizard (follow-up users, by its
-        # access rights) or by a follow-up manager; the tracking and the note
-        # below say who changed what and why
-        partner.sudo().with_company(self.company_id).write(
+        partner._followup_change_settings(
+            self.company_id,
             {
                 "collection_user_id": self.user_id.id,
                 "collection_policy_id": self.policy_id.id,
                 "collection_no_auto": self.no_auto,
-            }
-        )
-        partner.sudo().message_post(
-            body=Markup("%s")
-            % _(
+            },
+            _(
                 "Follow-up settings in %(company)s changed by %(user)s: %(reason)s",
                 company=self.company_id.name,
                 user=self.env.user.name,
                 reason=self.reason.strip(),
             ),
-            subtype_xmlid="mail.mt_note",
         )
         return {"type": "ir.actions.act_window_close"}
