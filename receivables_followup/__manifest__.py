@@ -9,7 +9,14 @@
     "website": "https://github.com/receivables-followup/receivables_followup",
     "author": "receivables_followup developers",
     "license": "LGPL-3",
-    "depends": ["account", "bus", "mail", "portal"],
+    "depends": [
+        "account",
+        "account_payment",
+        "account_qr_code_sepa",
+        "bus",
+        "mail",
+        "portal",
+    ],
     "external_dependencies": {"python": []},
     "data": [
         "security/receivables_followup_groups.xml",

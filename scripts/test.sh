@@ -121,9 +121,9 @@ run_odoo_tests() {
     record "odoo:$stage" $((passed > 0 ? passed : 0)) "$failed" "$note"
 }
 
-run_odoo_tests "no-demo" "account,portal,sms" no "$tags"
+run_odoo_tests "no-demo" "account,portal,sms,payment_demo,account_qr_code_sepa" no "$tags"
 if [ "$tags" = "/$RF_MODULE" ]; then
-    run_odoo_tests "demo" "account,portal" yes "${RF_MODULE}_demo"
+    run_odoo_tests "demo" "account,portal,payment_demo,account_qr_code_sepa" yes "${RF_MODULE}_demo"
 fi
 
 log "Root test suites (pytest tests/)"

@@ -31,9 +31,11 @@ from . import account_move
 from . import account_move_line
 from . import account_bank_statement_line
 from . import res_partner
+from . import followup_statement
 from . import res_config_settings
 from . import ir_actions_report
 from . import mail_mail
+from . import mail_thread
 from . import mail_template
 from . import res_lang
 from . import ir_module_module

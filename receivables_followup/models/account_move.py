@@ -22,6 +22,7 @@ FOLLOWUP_STATUSES = [
     (followup_status.MANUAL, "Needs Manual Action"),
     (followup_status.PAUSED_DISPUTE, "Paused: Disputed"),
     (followup_status.PAUSED_PROMISE, "Paused: Promise to Pay"),
+    (followup_status.PAUSED_ANSWERED, "Paused: Customer Answered"),
     (followup_status.EXCLUDED, "Excluded"),
     (followup_status.AT_AGENCY, "At Agency"),
     (followup_status.PAID, "Paid"),
@@ -41,6 +42,7 @@ ENGINE_FIELDS = frozenset(
         "followup_excluded",
         "followup_exclusion_reason",
         "followup_promise_date",
+        "followup_answered_until",
         "followup_manual_pending",
         "followup_at_agency",
     }
@@ -91,6 +93,13 @@ class AccountMove(models.Model):
     followup_exclusion_reason = fields.Char(copy=False, tracking=True)
     followup_promise_date = fields.Date(
         string="Promise to Pay", copy=False, tracking=True
+    )
+    followup_answered_until = fields.Date(
+        string="Customer Answered, Held Until",
+        readonly=True,
+        copy=False,
+        help="The customer answered a reminder: the escalation waits until this "
+        "date, or until the responsible lifts the hold.",
     )
     followup_manual_pending = fields.Boolean(readonly=True, copy=False)
     followup_at_agency = fields.Boolean(
@@ -179,6 +188,7 @@ class AccountMove(models.Model):
         "followup_at_agency",
         "followup_dispute_paused",
         "followup_promise_date",
+        "followup_answered_until",
         "followup_manual_pending",
     )
     def _compute_followup_status(self):
@@ -197,6 +207,7 @@ class AccountMove(models.Model):
                 at_agency=move.followup_at_agency,
                 disputed=move.followup_dispute_paused,
                 promise_date=move.followup_promise_date,
+                answered_until=move.followup_answered_until,
                 manual_pending=move.followup_manual_pending,
             )
 
@@ -289,7 +300,33 @@ class AccountMove(models.Model):
         broken.with_context(tracking_disable=True).write(
             {"followup_promise_date": False, "followup_resume_date": today}
         )
+        self._followup_end_expired_holds(company_ids, today)
         return len(ids)
+
+    def _followup_end_expired_holds(self, company_ids, today):
+        """Resume the invoices whose customer's answer was held long enough,
+        with one note per customer."""
+        expired = self.search(
+            [
+                ("company_id", "in", list(company_ids)),
+                ("followup_answered_until", "<", today),
+            ]
+        )
+        for (partner, company), moves in expired.grouped(
+            lambda move: (move.commercial_partner_id, move.company_id)
+        ).items():
+            partner.with_company(company)._followup_log_hold_end(
+                moves,
+                _(
+                    "The hold for the customer's answer ended: the follow-up of "
+                    "%(invoices)s resumes.",
+                    invoices=", ".join(moves.mapped("name")),
+                ),
+            )
+        # sudo: the engine's own bookkeeping, logged above
+        expired.sudo().with_context(tracking_disable=True).write(
+            {"followup_answered_until": False, "followup_resume_date": today}
+        )
 
     def _followup_company_guard(self, alias="m"):
         """SQL condition limiting the engine's raw writes to the invoices of the
@@ -470,6 +507,7 @@ class AccountMove(models.Model):
         )
         return [
             {
+                "id": move.id,
                 "name": move.name,
                 "invoice_date": formatter.date(move.invoice_date),
                 "due_date": formatter.date(move.invoice_date_due),
@@ -503,6 +541,11 @@ class AccountMove(models.Model):
             return _(
                 "promised to pay by %(date)s",
                 date=format_date(self.env, self.followup_promise_date),
+            )
+        if status == followup_status.PAUSED_ANSWERED:
+            return _(
+                "the customer answered: on hold until %(date)s",
+                date=format_date(self.env, self.followup_answered_until),
             )
         if status == followup_status.EXCLUDED:
             return _(

@@ -331,6 +331,7 @@ class FollowupHistoryPerform(models.AbstractModel):
         for action_id, (subject, body) in (messages or {}).items():
             if action_id in rendered:
                 rendered[action_id].update(subject=subject, body_html=body)
+        reply_tos = self._followup_reply_tos()
         emails = []
         for action in self:
             values = rendered[action.id]
@@ -345,7 +346,9 @@ class FollowupHistoryPerform(models.AbstractModel):
                     "subtype_id": note_subtype.id,
                     "author_id": author.id,
                     "email_from": email_from,
-                    "reply_to": values.get("reply_to") or email_from,
+                    "reply_to": values.get("reply_to")
+                    or reply_tos.get(action.company_id)
+                    or email_from,
                     "subject": values.get("subject"),
                     "body_html": values.get("body_html") or "",
                     "note": note

@@ -1,10 +1,15 @@
-from collections import defaultdict, namedtuple
+from collections import Counter, defaultdict, namedtuple
 
 from odoo import api, fields, models
+from odoo.tools import formataddr
 
 from ..services import legal
 from ..services.claims import totals_by_currency
-from ..services.formatting import ReminderFormatter, currency_format
+from ..services.formatting import (
+    ReminderFormatter,
+    currency_format,
+    remittance_information,
+)
 from ..services.levels import days_overdue
 
 #: A4 less the letter paper format's 20 mm side margins
@@ -14,9 +19,12 @@ DISPLAY_CACHE = "receivables_followup.display"
 #: what a reminder shows of each of its invoices, as read in one query
 DisplayRow = namedtuple(
     "DisplayRow",
-    "name invoice_date date_due payment_reference level_id currency_id "
-    "amount_residual amount_credit interest_amount indemnity_amount",
+    "move_id name invoice_date date_due payment_reference level_id currency_id "
+    "amount_residual amount_credit interest_amount indemnity_amount access_token "
+    "partner_bank_id",
 )
+#: longest unstructured remittance information of a SEPA credit transfer
+SEPA_REMITTANCE_MAX = 140
 
 
 def _legal_texts(env):
@@ -184,6 +192,7 @@ class FollowupHistoryRender(models.AbstractModel):
         """
         eur = self.env.ref("base.EUR")
         rows_by_action = self._followup_display_rows()
+        base_url = self[:1].get_base_url()
         currencies = {
             currency.id: currency
             for currency in self.env["res.currency"].browse(
@@ -206,13 +215,19 @@ class FollowupHistoryRender(models.AbstractModel):
                     for level in lang_env["followup.level"].browse(level_ids - {None})
                 }
                 legal_texts[lang] = _legal_texts(lang_env)
+            rows = rows_by_action.get(action.id, [])
             result[action.id] = action._followup_display_values(
-                rows_by_action.get(action.id, []),
+                rows,
                 (currencies, money_formats),
                 formatter,
                 level_names[lang],
                 legal_texts[lang],
                 eur,
+            )
+            for line in result[action.id]["lines"]:
+                line["pay_url"] = base_url + line["pay_url"]
+            result[action.id].update(
+                action._followup_payment_values(rows, currencies, formatter, base_url)
             )
         return result
 
@@ -220,14 +235,21 @@ class FollowupHistoryRender(models.AbstractModel):
         """{action id: [DisplayRow]}, in the order of the lines."""
         self.env["followup.history.line"].flush_model()
         self.env["account.move"].flush_model(
-            ["name", "invoice_date", "payment_reference"]
+            [
+                "name",
+                "invoice_date",
+                "payment_reference",
+                "access_token",
+                "partner_bank_id",
+            ]
         )
+        self._followup_ensure_access_tokens()
         self.env.cr.execute(
             """
-            SELECT l.history_id, m.name, m.invoice_date, l.date_due,
+            SELECT l.history_id, m.id, m.name, m.invoice_date, l.date_due,
                    m.payment_reference, l.level_id, l.currency_id,
                    l.amount_residual, l.amount_credit, l.interest_amount,
-                   l.indemnity_amount
+                   l.indemnity_amount, m.access_token, m.partner_bank_id
               FROM followup_history_line l
               JOIN account_move m ON m.id = l.move_id
              WHERE l.history_id = ANY(%s)
@@ -239,6 +261,26 @@ class FollowupHistoryRender(models.AbstractModel):
         for action_id, *values in self.env.cr.fetchall():
             rows_by_action[action_id].append(DisplayRow(*values))
         return rows_by_action
+
+    def _followup_ensure_access_tokens(self):
+        """Give the reminded invoices the portal access token their payment
+        links carry, in one statement (``get_portal_url`` writes them one by
+        one), with the same kind of random token."""
+        self.env.cr.execute(
+            """
+            UPDATE account_move m
+               SET access_token = gen_random_uuid()::text
+              FROM followup_history_line l
+             WHERE l.move_id = m.id
+               AND l.history_id = ANY(%s)
+               AND m.access_token IS NULL
+            RETURNING m.id
+            """,
+            [self.ids],
+        )
+        self.env["account.move"].browse(
+            [move_id for (move_id,) in self.env.cr.fetchall()]
+        ).invalidate_recordset(["access_token"])
 
     def _followup_display_values(  # noqa: PLR0913 - the batch's shared lookups
         self, rows, currency_data, formatter, level_names, texts, eur
@@ -278,6 +320,10 @@ class FollowupHistoryRender(models.AbstractModel):
                     "amount_due": formatter.amount_in(
                         float(row.amount_residual or 0), money_formats[row.currency_id]
                     ),
+                    "pay_url": (
+                        f"/my/invoices/{row.move_id}"
+                        f"?access_token={row.access_token}"
+                    ),
                 }
                 for row in rows
             ],
@@ -298,6 +344,114 @@ class FollowupHistoryRender(models.AbstractModel):
             if self.legal_regime
             else [],
         }
+
+    def _followup_payment_values(self, rows, currencies, formatter, base_url):
+        """How the customer pays what this reminder claims: its statement
+        page, and per currency the bank account to transfer to, the
+        communication to quote and Odoo's payment QR code for the amount."""
+        rows_by_currency = defaultdict(list)
+        for row in rows:
+            rows_by_currency[row.currency_id].append(row)
+        payments = []
+        for currency_id, currency_rows in sorted(
+            rows_by_currency.items(), key=lambda item: currencies[item[0]].name
+        ):
+            currency = currencies[currency_id]
+            claimed = currency.round(
+                sum(
+                    float(row.amount_residual or 0) - float(row.amount_credit or 0)
+                    for row in currency_rows
+                )
+            )
+            if currency.compare_amounts(claimed, 0.0) <= 0:
+                continue
+            bank = self._followup_receiving_bank(currency, currency_rows)
+            references = [row.payment_reference or row.name for row in currency_rows]
+            communication = remittance_information(references, SEPA_REMITTANCE_MAX)
+            # a structured reference (RF creditor reference…) only when the
+            # transfer pays exactly one invoice; Odoo checks it is one
+            structured = references[0] if len(references) == 1 else None
+            qr_path = bank and bank.build_qr_code_url(
+                claimed, communication, structured, currency, self.partner_id
+            )
+            payments.append(
+                {
+                    "currency": currency.name,
+                    "amount": formatter.amount(claimed, currency),
+                    "account_number": bank.acc_number or "",
+                    "bic": bank.bank_bic or "",
+                    "bank_name": bank.bank_name or "",
+                    "holder": bank.acc_holder_name or bank.partner_id.name or "",
+                    "communication": communication,
+                    "qr_url": base_url + qr_path if qr_path else "",
+                    "qr_args": (
+                        bank.id,
+                        claimed,
+                        communication,
+                        structured,
+                        currency.id,
+                    )
+                    if qr_path
+                    else None,
+                }
+            )
+        return {
+            "statement_url": base_url
+            + self.env["followup.statement"]._path(self.partner_id, self.company_id),
+            "payments": payments,
+        }
+
+    def _followup_receiving_bank(self, currency, rows):
+        """The company's bank account the customer pays ``currency`` into: the
+        one its invoices name, else the company's account in that currency,
+        else its account for any currency."""
+        # sudo: whoever previews a reminder shows the company's bank details
+        Bank = self.env["res.partner.bank"].sudo()
+        named = Counter(row.partner_bank_id for row in rows if row.partner_bank_id)
+        if named:
+            return Bank.browse(named.most_common(1)[0][0])
+        company = self.company_id
+        banks = (
+            company.partner_id.sudo()
+            .bank_ids.filtered(
+                lambda bank: bank.company_id in (company, company.browse())
+            )
+            .sorted("sequence")
+        )
+        return (
+            banks.filtered(lambda bank: bank.currency_id == currency)[:1]
+            or banks.filtered(lambda bank: not bank.currency_id)[:1]
+        )
+
+    def _followup_payments(self):
+        """Per currency claimed: bank details, communication and QR code."""
+        self.ensure_one()
+        return self._followup_display()["payments"]
+
+    def _followup_statement_url(self):
+        """The customer's statement page, opened with the link's token."""
+        self.ensure_one()
+        return self._followup_display()["statement_url"]
+
+    def _followup_payment_qr_image(self, payment):
+        """The payment's QR code as a data URI, for the letter (an email links
+        the image, which mail clients show; a PDF embeds it)."""
+        self.ensure_one()
+        if not payment.get("qr_args"):
+            return ""
+        bank_id, amount, communication, structured, currency_id = payment["qr_args"]
+        return (
+            self.env["res.partner.bank"]
+            .sudo()
+            .browse(bank_id)
+            .build_qr_code_base64(
+                amount,
+                communication,
+                structured,
+                self.env["res.currency"].browse(currency_id),
+                self.partner_id,
+            )
+        )
 
     def _followup_legal_values(self, rows, currencies, formatter, texts, eur):
         """The late-payment amounts per currency, with the indemnity's wording."""
@@ -353,6 +507,17 @@ class FollowupHistoryRender(models.AbstractModel):
         if responsible:
             return f"{responsible.name}, {self.company_id.name}"
         return self.company_id.name
+
+    def _followup_reply_tos(self):
+        """{company: the address its customers' answers go to}: the company's
+        catchall, so that Odoo's mail gateway files each answer in the
+        customer's thread, beside the reminder it answers (where the company
+        has no alias domain, answers go to the sender's mailbox)."""
+        return {
+            company: formataddr((company.name, company.alias_domain_id.catchall_email))
+            for company in self.company_id
+            if company.alias_domain_id.catchall_email
+        }
 
     def _followup_postal_partner(self):
         """The contact whose address the letter carries: the invoicing contact's

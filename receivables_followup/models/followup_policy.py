@@ -63,6 +63,13 @@ class FollowupPolicy(models.Model):
         "portal or through a follow-up user; a later date needs a follow-up "
         "manager.",
     )
+    reply_hold_days = fields.Integer(
+        string="Hold After a Customer's Answer (days)",
+        default=7,
+        help="When the customer answers a reminder, its escalation waits this many "
+        "days for the responsible to read and act on the answer; 0 does not hold "
+        "(the answer still reaches the responsible).",
+    )
     dispute_min_share = fields.Float(
         string="Smallest Dispute Pausing an Invoice (%)",
         default=10.0,
@@ -94,6 +101,11 @@ class FollowupPolicy(models.Model):
             "name_company_uniq",
             "unique(name, company_id)",
             "A policy name must be unique in a company.",
+        ),
+        (
+            "reply_hold_days_positive",
+            "CHECK(reply_hold_days >= 0)",
+            "The hold after a customer's answer cannot be negative.",
         ),
     ]
 

@@ -1,10 +1,12 @@
+from datetime import timedelta
+
 from markupsafe import Markup
 
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, ValidationError
 from odoo.tools.misc import format_date, formatLang
 
-from ..services.status import ESCALATING, MANUAL
+from ..services.status import ESCALATING, MANUAL, PAUSED_ANSWERED
 
 FOLLOWUP_USER = "receivables_followup.group_followup_user"
 FOLLOWUP_MANAGER = "receivables_followup.group_followup_manager"
@@ -12,6 +14,11 @@ FOLLOWUP_MANAGER = "receivables_followup.group_followup_manager"
 COLLECTION_FIELDS = frozenset(
     {"collection_user_id", "collection_policy_id", "collection_no_auto"}
 )
+
+#: statuses of the invoices a customer's answer holds
+HELD_BY_ANSWER = (*ESCALATING, MANUAL, PAUSED_ANSWERED)
+#: how far up a reply's thread the reminder it answers is looked for
+ANSWER_THREAD_DEPTH = 10
 
 #: the address fields a letter needs to reach its recipient by post
 POSTAL_FIELDS = ("street", "city", "country_id")
@@ -75,6 +82,12 @@ class ResPartner(models.Model):
     )
     collection_currency_id = fields.Many2one(
         "res.currency", compute="_compute_collection_amounts"
+    )
+    collection_answered_until = fields.Date(
+        string="Customer Answered, Held Until",
+        compute="_compute_collection_answered_until",
+        help="The customer answered a reminder: its escalation waits until this "
+        "date in the current company.",
     )
     collection_dispute_count = fields.Integer(
         string="Disputes", compute="_compute_collection_dispute_count"
@@ -161,6 +174,20 @@ class ResPartner(models.Model):
                     by_level.get(commercial, {}).items(),
                     key=lambda item: item[0].delay,
                 )
+            )
+
+    def _compute_collection_answered_until(self):
+        held = dict(
+            self.env["account.move"]._read_group(
+                self._collection_open_invoice_domain()
+                + [("followup_answered_until", "!=", False)],
+                ["commercial_partner_id"],
+                ["followup_answered_until:max"],
+            )
+        )
+        for partner in self:
+            partner.collection_answered_until = held.get(
+                partner.commercial_partner_id, False
             )
 
     def _compute_collection_dispute_count(self):
@@ -265,6 +292,157 @@ class ResPartner(models.Model):
         partners._message_log_batch(
             bodies=dict.fromkeys(partners.ids, Markup("%s") % note)
         )
+
+    # ------------------------------------------------------------------
+    # The customer answers a reminder
+    # ------------------------------------------------------------------
+    def _message_post_after_hook(self, message, msg_vals):
+        result = super()._message_post_after_hook(message, msg_vals)
+        context = self.env.context
+        if (
+            context.get("followup_inbound_email")
+            and not context.get("followup_automatic_reply")
+            and message.message_type == "email"
+            and message.parent_id
+        ):
+            reminder = self._followup_answered_reminder(message)
+            if reminder:
+                self._followup_receive_answer(message, reminder)
+        return result
+
+    def _followup_answered_reminder(self, message):
+        """The follow-up reminder that ``message`` answers, directly or down
+        the thread of replies, or an empty recordset."""
+        # sudo: the mail gateway's user reads the engine's actions
+        History = self.env["followup.history"].sudo()
+        parent = message.sudo().parent_id
+        for _depth in range(ANSWER_THREAD_DEPTH):
+            if not parent:
+                break
+            reminder = History.search([("mail_message_id", "=", parent.id)], limit=1)
+            if reminder:
+                return reminder
+            parent = parent.parent_id
+        return History
+
+    def _followup_receive_answer(self, message, reminder):
+        """Hold the customer's escalation in the reminder's company for the
+        policy's number of days, and ask its responsible to read the answer."""
+        company = reminder.company_id
+        customer = reminder.partner_id.commercial_partner_id.sudo().with_company(
+            company
+        )
+        policy = reminder.policy_id or customer._collection_policy(company)
+        today = company._followup_today()
+        until = today + timedelta(days=policy.reply_hold_days)
+        if policy.reply_hold_days:
+            held = (
+                self.env["account.move"]
+                .sudo()
+                .search(
+                    [
+                        ("commercial_partner_id", "=", customer.id),
+                        ("company_id", "=", company.id),
+                        ("followup_status", "in", HELD_BY_ANSWER),
+                    ]
+                )
+            )
+            held.with_context(tracking_disable=True).write(
+                {"followup_answered_until": until}
+            )
+            note = _(
+                "%(author)s answered the reminder of %(date)s: the follow-up of "
+                "%(invoices)s waits until %(until)s.",
+                author=message.email_from or message.author_id.display_name,
+                date=format_date(self.env, reminder.date),
+                invoices=", ".join(held.mapped("name")) or _("no open invoice"),
+                until=format_date(self.env, until),
+            )
+        else:
+            note = _(
+                "%(author)s answered the reminder of %(date)s (the policy does not "
+                "hold the follow-up for an answer).",
+                author=message.email_from or message.author_id.display_name,
+                date=format_date(self.env, reminder.date),
+            )
+        customer._message_log(body=Markup("%s") % note)
+        customer._followup_schedule_answer_activity(reminder, message, today)
+
+    def _followup_schedule_answer_activity(self, reminder, message, today):
+        """One open "customer answered" activity per customer: a second answer
+        moves its deadline to today rather than adding another."""
+        activity_type = self.env.ref(
+            "receivables_followup.mail_activity_type_customer_answered"
+        )
+        summary = _(
+            "Answer to the reminder of %(date)s: %(subject)s",
+            date=format_date(self.env, reminder.date),
+            subject=message.subject or "",
+        )
+        open_activity = self.activity_ids.filtered(
+            lambda activity: activity.activity_type_id == activity_type
+        )
+        if open_activity:
+            open_activity.write({"date_deadline": today, "summary": summary})
+            return
+        user = (
+            self.collection_user_id
+            or reminder.responsible_user_id
+            or self.user_id
+            or reminder.user_id
+        )
+        self.activity_schedule(
+            act_type_xmlid="receivables_followup.mail_activity_type_customer_answered",
+            date_deadline=today,
+            summary=summary,
+            user_id=user.id or self.env.ref("base.user_admin").id,
+        )
+
+    def action_followup_lift_hold(self):
+        """End the hold of the customers' answers now, in the user's companies:
+        the responsible read the answer and the follow-up resumes."""
+        if not self.env.user.has_group(FOLLOWUP_USER):
+            raise AccessError(_("Only follow-up users may lift a hold."))
+        moves = self.env["account.move"].search(
+            [
+                ("commercial_partner_id", "in", self.commercial_partner_id.ids),
+                ("company_id", "in", self.env.companies.ids),
+                ("followup_answered_until", "!=", False),
+            ]
+        )
+        for (partner, company), partner_moves in moves.grouped(
+            lambda move: (move.commercial_partner_id, move.company_id)
+        ).items():
+            partner.with_company(company)._followup_log_hold_end(
+                partner_moves,
+                _(
+                    "%(user)s lifted the hold for the customer's answer: the "
+                    "follow-up of %(invoices)s resumes.",
+                    user=self.env.user.name,
+                    invoices=", ".join(partner_moves.mapped("name")),
+                ),
+            )
+            # sudo: the engine's fields change through this action only
+            partner_moves.sudo().with_context(tracking_disable=True).write(
+                {
+                    "followup_answered_until": False,
+                    "followup_resume_date": company._followup_today(),
+                }
+            )
+        return True
+
+    def _followup_log_hold_end(self, moves, note):
+        """Log the end of a hold on the customer and close its "customer
+        answered" activity."""
+        self.ensure_one()
+        customer = self.sudo()
+        customer._message_log(body=Markup("%s") % note)
+        activity_type = self.env.ref(
+            "receivables_followup.mail_activity_type_customer_answered"
+        )
+        customer.activity_ids.filtered(
+            lambda activity: activity.activity_type_id == activity_type
+        ).action_feedback(feedback=note)
 
     def action_open_followup_report(self):
         self.ensure_one()

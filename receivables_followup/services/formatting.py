@@ -73,3 +73,16 @@ def currency_format(currency):
     """(decimal places, symbol, position) of a currency, for
     :meth:`ReminderFormatter.amount_in`."""
     return currency.decimal_places, currency.symbol, currency.position
+
+
+def remittance_information(references, max_length):
+    """The references a transfer pays, joined, within the bank's ``max_length``:
+    the references that do not fit are left out and the text ends with "…", so
+    that what is quoted is never a cut reference."""
+    text = ""
+    for reference in references:
+        candidate = f"{text} {reference}" if text else reference
+        if len(candidate) > max_length - 2:
+            return f"{text} …" if text else reference[: max_length - 1] + "…"
+        text = candidate
+    return text

@@ -27,3 +27,5 @@ from . import test_agency_booking
 from . import test_agency_import
 from . import test_agency_file
 from . import test_report_batch
+from . import test_followup_pay
+from . import test_followup_reply

@@ -69,3 +69,29 @@ class TestDemoData(TransactionCase):
     def test_demo_dispute_is_assigned_to_a_person(self):
         dispute = self.env.ref("receivables_followup.dispute_demo_hansen")
         self.assertEqual(dispute.user_id, self.env.ref("base.user_admin"))
+
+    def test_demo_reminders_can_be_paid(self):
+        """The demo's reminders carry the company's IBAN and a SEPA QR code, and
+        their "Pay" links reach Odoo's demo payment provider."""
+        company = self.env.ref("base.main_company")
+        provider = self.env["payment.provider"].search(
+            [("code", "=", "demo"), ("company_id", "=", company.id)]
+        )
+        self.assertEqual(provider.state, "test")
+        self.assertTrue(company.alias_domain_id.catchall_email)
+        self.env["followup.run"].sudo()._plan_companies(company)
+        action = self.env["followup.history"].search(
+            [
+                (
+                    "partner_id",
+                    "=",
+                    self.env.ref("receivables_followup.partner_demo_boulangerie").id,
+                ),
+                ("state", "=", "pending"),
+            ],
+            limit=1,
+        )
+        [payment] = action._followup_payments()
+        self.assertEqual(payment["currency"], "EUR")
+        self.assertIn("FR76", payment["account_number"])
+        self.assertIn("EUR", payment["qr_url"])

@@ -1,0 +1,208 @@
+from collections import defaultdict
+from urllib.parse import urlencode
+
+from odoo import api, models
+from odoo.tools import consteq
+from odoo.tools.misc import hmac
+
+from ..services.formatting import ReminderFormatter
+
+#: scope of the signature of statement links (see _token)
+TOKEN_SCOPE = "receivables_followup.statement"
+#: the follow-up actions and disputes the statement lists, newest first
+STATEMENT_HISTORY_LIMIT = 20
+CUSTOMER_INVOICE_TYPES = ("out_invoice", "out_receipt")
+
+
+class FollowupStatement(models.AbstractModel):
+    """The customer's statement in one company, as its portal page shows it:
+    open invoices, what is overdue and how to pay it, what was sent, disputes,
+    promises and the hold of an answer.
+
+    Everything is read with sudo for one commercial customer and one company:
+    the portal controller decides who may see it (the customer's own portal
+    users, or anyone holding the link's signed token).
+    """
+
+    _name = "followup.statement"
+    _description = "Follow-up: Customer Statement"
+
+    # ------------------------------------------------------------------
+    # The signed link of the reminders
+    # ------------------------------------------------------------------
+    @api.model
+    def _token(self, partner, company):
+        """The token of the link that shows ``partner``'s statement in
+        ``company`` without an account: a signature of both ids with the
+        database's secret, so that nothing is stored and no id can be changed."""
+        return hmac(
+            self.env(su=True),
+            TOKEN_SCOPE,
+            f"{partner.commercial_partner_id.id}:{company.id}",
+        )
+
+    @api.model
+    def _check_token(self, partner, company, token):
+        return bool(token) and consteq(self._token(partner, company), str(token))
+
+    @api.model
+    def _query(self, partner, company, **extra):
+        return urlencode(
+            {
+                "partner_id": partner.commercial_partner_id.id,
+                "company_id": company.id,
+                **extra,
+                "access_token": self._token(partner, company),
+            }
+        )
+
+    @api.model
+    def _path(self, partner, company):
+        return "/my/followup?" + self._query(partner, company)
+
+    @api.model
+    def _pay_path(self, partner, company, currency):
+        return "/my/followup/pay?" + self._query(
+            partner, company, currency_id=currency.id
+        )
+
+    @api.model
+    def _pdf_path(self, partner, company):
+        return "/my/followup/pdf?" + self._query(partner, company)
+
+    # ------------------------------------------------------------------
+    # What the statement shows
+    # ------------------------------------------------------------------
+    @api.model
+    def _open_invoices(self, partner, company):
+        return (
+            self.env["account.move"]
+            .sudo()
+            .search(
+                [
+                    ("commercial_partner_id", "=", partner.commercial_partner_id.id),
+                    ("company_id", "=", company.id),
+                    ("move_type", "in", CUSTOMER_INVOICE_TYPES),
+                    ("state", "=", "posted"),
+                    ("payment_state", "in", ("not_paid", "partial")),
+                ],
+                order="invoice_date_due, name",
+            )
+        )
+
+    @api.model
+    def _payable_invoices(self, partner, company, currency):
+        """The overdue invoices of ``currency`` one payment settles: those a
+        dispute pauses are left for the dispute to decide."""
+        today = company._followup_today()
+        return self._open_invoices(partner, company).filtered(
+            lambda move: move.currency_id == currency
+            and move.invoice_date_due
+            and move.invoice_date_due < today
+            and not move.followup_dispute_paused
+        )
+
+    @api.model
+    def _values(self, partner, company, lang):
+        """Everything the statement page shows, formatted in ``lang``."""
+        partner = partner.commercial_partner_id.sudo()
+        env = self.with_context(lang=lang).env
+        formatter = ReminderFormatter.for_lang(env, lang)
+        today = company._followup_today()
+        moves = self._open_invoices(partner, company)
+        moves_by_id = {move.id: move for move in moves}
+        lines = moves._followup_display_lines(lang, today)
+        for line in lines:
+            move = moves_by_id[line["id"]]
+            line.update(
+                move=move,
+                overdue=bool(move.invoice_date_due and move.invoice_date_due < today),
+                pay_url=move.get_portal_url(),
+                promise_date=formatter.date(move.followup_promise_date)
+                if move.followup_promise_date
+                else "",
+            )
+        overdue = defaultdict(float)
+        for move in moves:
+            if move.invoice_date_due and move.invoice_date_due < today:
+                overdue[move.currency_id] += move.amount_residual
+        payable = []
+        for currency in sorted(overdue, key=lambda currency: currency.name):
+            invoices = self._payable_invoices(partner, company, currency)
+            if invoices:
+                payable.append(
+                    {
+                        "currency": currency.name,
+                        "amount": formatter.amount(
+                            sum(invoices.mapped("amount_residual")), currency
+                        ),
+                        "count": len(invoices),
+                        "pay_url": self._pay_path(partner, company, currency),
+                    }
+                )
+        held_until = max(
+            (
+                move.followup_answered_until
+                for move in moves
+                if move.followup_answered_until
+            ),
+            default=None,
+        )
+        return {
+            "partner": partner,
+            "company": company,
+            "today": formatter.date(today),
+            "lines": lines,
+            "overdue_totals": [
+                formatter.amount(amount, currency)
+                for currency, amount in sorted(
+                    overdue.items(), key=lambda item: item[0].name
+                )
+            ],
+            "payable": payable,
+            "sent": self._sent_values(partner, company, env, formatter),
+            "disputes": self.env["followup.dispute"]
+            .sudo()
+            .search(
+                [("partner_id", "=", partner.id), ("company_id", "=", company.id)],
+                limit=STATEMENT_HISTORY_LIMIT,
+                order="id desc",
+            ),
+            "held_until": formatter.date(held_until) if held_until else "",
+            "pdf_url": self._pdf_path(partner, company),
+        }
+
+    @api.model
+    def _sent_values(self, partner, company, env, formatter):
+        """The reminders sent to the customer, newest first, as it received
+        them: date, stage and channels."""
+        actions = (
+            self.env["followup.history"]
+            .with_context(lang=env.lang)
+            .sudo()
+            .search(
+                [
+                    ("partner_id", "=", partner.id),
+                    ("company_id", "=", company.id),
+                    ("state", "=", "done"),
+                ],
+                limit=STATEMENT_HISTORY_LIMIT,
+            )
+        )
+        channel_labels = (
+            ("sent_email", env._("email")),
+            ("sent_letter", env._("letter")),
+            ("sent_sms", env._("SMS")),
+        )
+        return [
+            {
+                "date": formatter.date(action.date),
+                "level": action.level_id.name,
+                "channels": ", ".join(
+                    label for field, label in channel_labels if action[field]
+                ),
+                "claimed": action.claim_summary or "",
+            }
+            for action in actions
+            if any(action[field] for field, _label in channel_labels)
+        ]
