@@ -63,6 +63,7 @@
         "wizards/followup_partner_settings_views.xml",
         "wizards/followup_partner_assign_views.xml",
         "wizards/followup_dispute_resolve_views.xml",
+        "views/followup_overview_views.xml",
         "views/menus.xml",
         "views/followup_agency_import_menus.xml",
     ],
@@ -72,6 +73,7 @@
     "assets": {
         "web.assets_backend": [
             "receivables_followup/static/src/js/followup_run_list.js",
+            "receivables_followup/static/src/overview/*",
         ],
         "web.assets_tests": [
             "receivables_followup/static/src/js/tours/*.js",

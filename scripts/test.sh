@@ -98,6 +98,7 @@ run_odoo_tests() {
     echo "Installing $RF_MODULE in $db; full log: $logfile"
     odoo -d "$db" -i "$RF_MODULE" "${demo_args[@]}" --test-enable \
         --test-tags "$stage_tags" --stop-after-init --log-level=test \
+        --screenshots="$OUT/screenshots" \
         --http-port="$(free_port)" --workers=0 --max-cron-threads=0 2>&1 | tee "$logfile" |
         grep -E --line-buffered ' (ERROR|CRITICAL|WARNING) |tests\.result|Starting .*Test' || true
     local rc="${PIPESTATUS[0]}" ran failed skipped logged_errors note=""

@@ -29,3 +29,4 @@ from . import test_agency_file
 from . import test_report_batch
 from . import test_followup_pay
 from . import test_followup_reply
+from . import test_followup_overview
