@@ -140,6 +140,7 @@ class FollowupStatement(models.AbstractModel):
                         "pay_url": self._pay_path(partner, company, currency),
                     }
                 )
+        credits = self._credit_lines(partner, company, formatter)
         held_until = max(
             (
                 move.followup_answered_until
@@ -160,6 +161,8 @@ class FollowupStatement(models.AbstractModel):
                 )
             ],
             "payable": payable,
+            "credits": credits,
+            "open_totals": self._open_totals(moves, credits, formatter),
             "sent": self._sent_values(partner, company, env, formatter),
             "disputes": self.env["followup.dispute"]
             .sudo()
@@ -171,6 +174,53 @@ class FollowupStatement(models.AbstractModel):
             "held_until": formatter.date(held_until) if held_until else "",
             "pdf_url": self._pdf_path(partner, company),
         }
+
+    @api.model
+    def _credit_lines(self, partner, company, formatter):
+        """The customer's payments and credit notes not yet matched with an
+        invoice: what it already paid that the invoices above do not show."""
+        lines = (
+            self.env["account.move.line"]
+            .sudo()
+            .search(
+                [
+                    ("partner_id.commercial_partner_id", "=", partner.id),
+                    ("company_id", "=", company.id),
+                    ("account_id.account_type", "=", "asset_receivable"),
+                    ("parent_state", "=", "posted"),
+                    ("reconciled", "=", False),
+                    ("amount_residual", "<", 0),
+                ],
+                order="date, id",
+            )
+        )
+        return [
+            {
+                "name": line.move_id.name,
+                "date": formatter.date(line.date),
+                "currency": line.currency_id,
+                "amount": line.amount_residual_currency,
+                "amount_text": formatter.amount(
+                    line.amount_residual_currency, line.currency_id
+                ),
+            }
+            for line in lines
+        ]
+
+    @api.model
+    def _open_totals(self, moves, credits, formatter):
+        """What the customer owes, all items together, per currency."""
+        totals = defaultdict(float)
+        for move in moves:
+            totals[move.currency_id] += move.amount_residual
+        for credit in credits:
+            totals[credit["currency"]] += credit["amount"]
+        return [
+            formatter.amount(amount, currency)
+            for currency, amount in sorted(
+                totals.items(), key=lambda item: item[0].name
+            )
+        ]
 
     @api.model
     def _sent_values(self, partner, company, env, formatter):

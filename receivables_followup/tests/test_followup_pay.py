@@ -18,6 +18,7 @@ from lxml import html as lxml_html
 from PIL import Image
 
 from odoo import fields
+from odoo.exceptions import UserError
 from odoo.tests import HttpCase, tagged
 from odoo.tests.common import JsonRpcException
 from odoo.tools import mute_logger
@@ -450,3 +451,63 @@ class TestReminderPayTour(FollowupPayCommon):
         )
         self.assertEqual(transaction.state, "done")
         self.assertEqual(transaction.invoice_ids, first | second)
+
+
+@tagged("post_install", "-at_install")
+class TestStatementEmail(FollowupPayCommon):
+    """E-mailing their statement to several customers at once."""
+
+    def test_bulk_statement_email_lists_every_open_item(self):
+        overdue = self._create_invoice(self.customer_fr, 1150.0, "2025-02-20")
+        not_due = self._create_invoice(self.customer_fr, 300.0, "2025-04-30")
+        self._create_unreconciled_payment(self.customer_fr, 100.0, date="2025-03-01")
+        self._create_invoice(self.customer_be, 990.0, "2025-02-20")
+        partners = self.customer_fr | self.customer_be
+        with freeze_time(TODAY):
+            wizard = (
+                self.env["followup.statement.send"]
+                .with_context(active_model="res.partner", active_ids=partners.ids)
+                .create({"attach_invoices": True, "note": "As agreed on the phone."})
+            )
+            self.assertEqual(wizard.partner_ids, partners)
+            wizard.action_send()
+        message = self.customer_fr.message_ids.filtered(
+            lambda m: m.message_type == "comment"
+            and "votre relevé" in (m.subject or "")
+        )
+        self.assertEqual(len(message), 1, "French customer, French subject")
+        text = re.sub(
+            r"\s+", " ", lxml_html.fromstring(str(message.body)).text_content()
+        )
+        text = text.replace("\N{NO-BREAK SPACE}", " ").replace(
+            "\N{NARROW NO-BREAK SPACE}", " "
+        )
+        self.assertIn(overdue.name, text)
+        self.assertIn(not_due.name, text)
+        self.assertIn("-100,00 €", text)
+        self.assertIn("Solde : 1 350,00 €", text)
+        self.assertIn("As agreed on the phone.", text)
+        self.assertIn("/my/followup?partner_id=", str(message.body))
+        names = sorted(message.attachment_ids.mapped("name"))
+        self.assertEqual(len(names), 2, names)
+        self.assertTrue(any(name.startswith("Relevé - Dupont SARL") for name in names))
+        self.assertEqual(message.partner_ids, self.customer_fr)
+        other = self.customer_be.message_ids.filtered(
+            lambda m: m.message_type == "comment" and "statement" in (m.subject or "")
+        )
+        self.assertEqual(len(other), 1)
+
+    def test_customer_without_email_is_named_not_skipped(self):
+        self.customer_us.email = False
+        wizard = self.env["followup.statement.send"].create(
+            {
+                "partner_ids": [
+                    fields.Command.set((self.customer_fr | self.customer_us).ids)
+                ]
+            }
+        )
+        with self.assertRaisesRegex(UserError, "Boston Imports"):
+            wizard.action_send()
+        self.assertFalse(
+            self.customer_fr.message_ids.filtered(lambda m: m.message_type == "comment")
+        )
