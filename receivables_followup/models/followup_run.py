@@ -3,9 +3,11 @@ import logging
 import psycopg2
 
 from odoo import _, api, fields, models
-from odoo.exceptions import AccessError
+from odoo.exceptions import AccessError, UserError
 from odoo.osv import expression
 from odoo.tools import SQL
+from odoo.tools.misc import format_date
+from odoo.tools.pdf import merge_pdf
 
 from ..services.planner import InvoiceRow, plan_actions
 from ..services.status import ESCALATING
@@ -59,6 +61,9 @@ class FollowupRun(models.Model):
         help="Customers not reminded because their credits cover their overdue amount.",
     )
     below_minimum_count = fields.Integer(string="Held Back by Minimum", readonly=True)
+    letter_count = fields.Integer(
+        string="Letters", compute="_compute_letter_count", help="Letters of the day."
+    )
     started_at = fields.Datetime(readonly=True)
     finished_at = fields.Datetime(readonly=True)
 
@@ -121,6 +126,67 @@ class FollowupRun(models.Model):
         return done, remaining
 
     @api.model
+    def _letters_of_the_day(self):
+        """The day's follow-up letters of the run's company, in the order the
+        post room folds them: by customer."""
+        self.ensure_one()
+        actions = self.env["followup.history"].search(
+            [
+                ("company_id", "=", self.company_id.id),
+                ("date", "=", self.date),
+                ("sent_letter", "=", True),
+                ("attachment_id", "!=", False),
+            ]
+        )
+        return actions.sorted(lambda action: (action.partner_id.name or "", action.id))
+
+    def _compute_letter_count(self):
+        for run in self:
+            run.letter_count = len(run._letters_of_the_day()) if run.id else 0
+
+    def action_print_letters(self):
+        """One PDF of the day's letters, as they were produced, for the post
+        room: each keeps its address placed for the windowed envelope."""
+        self.ensure_one()
+        actions = self._letters_of_the_day()
+        # sudo: the letters are attachments of customers the user may read
+        letters = actions.attachment_id.sudo().filtered(
+            lambda attachment: attachment.mimetype == "application/pdf"
+        )
+        if not letters:
+            raise UserError(
+                _(
+                    "No letter was produced on %(date)s.",
+                    date=format_date(self.env, self.date),
+                )
+            )
+        by_action = {action.attachment_id: action for action in actions}
+        ordered = letters.sorted(lambda letter: actions.ids.index(by_action[letter].id))
+        # sudo: runs are the engine's records, read-only to people; the merged
+        # PDF is kept on the run, readable by whoever may read the run
+        merged = (
+            self.env["ir.attachment"]
+            .sudo()
+            .create(
+                {
+                    "name": _(
+                        "Letters %(company)s %(date)s.pdf",
+                        company=self.company_id.name,
+                        date=self.date,
+                    ),
+                    "raw": merge_pdf([letter.raw for letter in ordered]),
+                    "mimetype": "application/pdf",
+                    "res_model": self._name,
+                    "res_id": self.id,
+                }
+            )
+        )
+        return {
+            "type": "ir.actions.act_url",
+            "url": f"/web/content/{merged.id}?download=true",
+            "target": "self",
+        }
+
     def action_run_followup(self):
         """ "Run Follow-up" menu: plan today's run of the user's selected companies.
 

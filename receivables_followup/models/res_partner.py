@@ -17,6 +17,8 @@ COLLECTION_FIELDS = frozenset(
 
 #: statuses of the invoices a customer's answer holds
 HELD_BY_ANSWER = (*ESCALATING, MANUAL, PAUSED_ANSWERED)
+#: follow-up actions the customer's Follow-up tab lists
+HISTORY_SHOWN = 20
 #: how far up a reply's thread the reminder it answers is looked for
 ANSWER_THREAD_DEPTH = 10
 
@@ -88,6 +90,19 @@ class ResPartner(models.Model):
         compute="_compute_collection_answered_until",
         help="The customer answered a reminder: its escalation waits until this "
         "date in the current company.",
+    )
+    collection_invoice_ids = fields.Many2many(
+        "account.move",
+        string="Open Invoices",
+        compute="_compute_collection_items",
+        help="The customer's open invoices in the current company.",
+    )
+    collection_history_ids = fields.Many2many(
+        "followup.history",
+        string="Reminders Sent",
+        compute="_compute_collection_items",
+        help="The follow-up actions of the customer in the current company, "
+        "newest first.",
     )
     collection_dispute_count = fields.Integer(
         string="Disputes", compute="_compute_collection_dispute_count"
@@ -174,6 +189,27 @@ class ResPartner(models.Model):
                     by_level.get(commercial, {}).items(),
                     key=lambda item: item[0].delay,
                 )
+            )
+
+    def _compute_collection_items(self):
+        Move = self.env["account.move"]
+        History = self.env["followup.history"]
+        readable = History.has_access("read")
+        for partner in self:
+            partner.collection_invoice_ids = Move.search(
+                partner._collection_open_invoice_domain(),
+                order="invoice_date_due, name",
+            )
+            partner.collection_history_ids = (
+                History.search(
+                    [
+                        ("partner_id", "=", partner.commercial_partner_id.id),
+                        ("company_id", "=", self.env.company.id),
+                    ],
+                    limit=HISTORY_SHOWN,
+                )
+                if readable
+                else History
             )
 
     def _compute_collection_answered_until(self):

@@ -30,3 +30,4 @@ from . import test_report_batch
 from . import test_followup_pay
 from . import test_followup_reply
 from . import test_followup_overview
+from . import test_followup_workspace
