@@ -57,6 +57,7 @@
         "wizards/followup_handoff_wizard_views.xml",
         "views/account_move_views.xml",
         "wizards/followup_statement_send_views.xml",
+        "wizards/followup_postpone_views.xml",
         "views/res_partner_views.xml",
         "views/res_config_settings_views.xml",
         "views/portal_templates.xml",

@@ -2,6 +2,8 @@
 controller works from, and the day's letters print as one PDF for the post
 room."""
 
+from freezegun import freeze_time
+
 from odoo.exceptions import UserError
 from odoo.tests import tagged
 
@@ -53,3 +55,41 @@ class TestFollowupWorkspace(FollowupCommon):
         run = self.env["followup.run"].search([("company_id", "=", self.company.id)])
         with self.assertRaises(UserError):
             run.action_print_letters()
+
+    def test_bulk_postpone_from_customers_delays_their_next_level(self):
+        first = self._create_invoice(self.customer_fr, 500.0, "2025-02-20")
+        second = self._create_invoice(self.customer_fr, 700.0, "2025-02-25")
+        other = self._create_invoice(self.customer_be, 900.0, "2025-02-20")
+        with freeze_time(TODAY):
+            wizard = (
+                self.env["followup.postpone"]
+                .with_context(
+                    active_model="res.partner", active_ids=self.customer_fr.ids
+                )
+                .create({"date": "2025-03-31", "reason": "Paying after its audit"})
+            )
+            self.assertEqual(wizard.move_ids, first | second)
+            wizard.action_confirm()
+        for invoice in first | second:
+            self.assertEqual(str(invoice.followup_postponed_to), "2025-03-31")
+            self.assertIn("Paying after its audit", invoice.message_ids[:1].body or "")
+        self.assertFalse(other.followup_postponed_to)
+        # the run of the day reminds the other customer only
+        self._run_followup(TODAY)
+        self.assertFalse(self._emails_to(self.customer_fr))
+        self.assertEqual(len(self._emails_to(self.customer_be)), 1)
+        # on the date, the follow-up resumes
+        self._run_followup("2025-03-31 10:00:00")
+        self.assertEqual(len(self._emails_to(self.customer_fr)), 1)
+
+    def test_bulk_postpone_refuses_a_past_date_and_changes_nothing(self):
+        invoice = self._create_invoice(self.customer_fr, 500.0, "2025-02-20")
+        with freeze_time(TODAY):
+            wizard = (
+                self.env["followup.postpone"]
+                .with_context(active_model="account.move", active_ids=invoice.ids)
+                .create({"date": "2025-03-01", "reason": "Typo"})
+            )
+            with self.assertRaises(UserError):
+                wizard.action_confirm()
+        self.assertFalse(invoice.followup_postponed_to)

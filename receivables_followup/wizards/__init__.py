@@ -10,3 +10,4 @@ from . import followup_partner_assign
 from . import followup_handoff_wizard
 from . import followup_agency_import_wizard
 from . import followup_statement_send
+from . import followup_postpone
