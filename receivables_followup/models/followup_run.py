@@ -125,7 +125,6 @@ class FollowupRun(models.Model):
         self.env["ir.cron"]._notify_progress(done=done, remaining=remaining)
         return done, remaining
 
-    @api.model
     def _letters_of_the_day(self):
         """The day's follow-up letters of the run's company, in the order the
         post room folds them: by customer."""
@@ -187,6 +186,7 @@ class FollowupRun(models.Model):
             "target": "self",
         }
 
+    @api.model
     def action_run_followup(self):
         """ "Run Follow-up" menu: plan today's run of the user's selected companies.
 
