@@ -1,4 +1,5 @@
 import logging
+from datetime import timedelta
 
 import psycopg2
 
@@ -124,6 +125,33 @@ class FollowupRun(models.Model):
             done, remaining = self._perform_pending(companies, batch_size=batch_size)
         self.env["ir.cron"]._notify_progress(done=done, remaining=remaining)
         return done, remaining
+
+    @api.model
+    def _replay_past_days(self, company_id, days_ago):
+        """Run the follow-up of a company on past days, oldest first, as the
+        daily run did on each: the demo data gives a new database a history
+        (levels reached, reminders sent) this way.
+
+        :param int company_id: the company
+        :param days_ago: the days to replay, as numbers of days before today
+        """
+        company = self.env["res.company"].browse(company_id)
+        today = company._followup_today()
+        # a module's demo data loads before its installation's hook gives the
+        # companies their default policy
+        self.env["followup.policy"].sudo()._create_default_policies(company)
+        # the planner reads the invoices in SQL: what the demo data just wrote
+        # (their statuses among it) must be in the database first
+        self.env.flush_all()
+        for days in sorted(set(days_ago), reverse=True):
+            if days <= 0:
+                raise UserError(_("Only past days can be replayed."))
+            self._plan_company(company, today - timedelta(days=days), "cron")
+            remaining = True
+            while remaining:
+                done, remaining = self._perform_pending(company)
+                if remaining and not done:
+                    raise UserError(_("The follow-up made no progress."))
 
     def _letters_of_the_day(self):
         """The day's follow-up letters of the run's company, in the order the

@@ -95,3 +95,15 @@ class TestDemoData(TransactionCase):
         self.assertEqual(payment["currency"], "EUR")
         self.assertIn("FR76", payment["account_number"])
         self.assertIn("EUR", payment["qr_url"])
+
+    def test_demo_has_a_follow_up_history(self):
+        """The demo database opens on weeks of follow-up already performed."""
+        company = self.env.ref("base.main_company")
+        runs = self.env["followup.run"].search([("company_id", "=", company.id)])
+        self.assertGreaterEqual(len(runs), 3)
+        done = self.env["followup.history"].search(
+            [("company_id", "=", company.id), ("state", "=", "done")]
+        )
+        self.assertGreater(len(done), 2)
+        self.assertGreater(len(done.level_id), 1, "several levels reached")
+        self.assertGreater(len(set(done.mapped("date"))), 1, "on several days")
