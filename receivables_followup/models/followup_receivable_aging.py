@@ -6,10 +6,10 @@ from odoo.tools import SQL
 #: today or later is not due; a bucket's amount column is ``amount_<bucket>``.
 AGE_BUCKETS = [
     ("not_due", "Not Due", None, 0),
-    ("1_30", "1-30 Days", 1, 30),
-    ("31_60", "31-60 Days", 31, 60),
-    ("61_90", "61-90 Days", 61, 90),
-    ("91_plus", "Over 90 Days", 91, None),
+    ("1_30", "1-30 days", 1, 30),
+    ("31_60", "31-60 days", 31, 60),
+    ("61_90", "61-90 days", 61, 90),
+    ("91_plus", "Over 90 days", 91, None),
 ]
 
 
@@ -37,7 +37,7 @@ class FollowupReceivableAging(models.Model):
     partner_id = fields.Many2one("res.partner", string="Customer", readonly=True)
     company_id = fields.Many2one("res.company", readonly=True)
     currency_id = fields.Many2one("res.currency", readonly=True)
-    move_id = fields.Many2one("account.move", string="Entry", readonly=True)
+    move_id = fields.Many2one("account.move", string="Journal Entry", readonly=True)
     account_id = fields.Many2one("account.account", readonly=True)
     date_maturity = fields.Date(string="Due Date", readonly=True)
     # the oldest item of a group tells how late a customer is
@@ -54,16 +54,16 @@ class FollowupReceivableAging(models.Model):
         string="Not Due", currency_field="currency_id", readonly=True
     )
     amount_1_30 = fields.Monetary(
-        string="1-30 Days", currency_field="currency_id", readonly=True
+        string="1-30 days", currency_field="currency_id", readonly=True
     )
     amount_31_60 = fields.Monetary(
-        string="31-60 Days", currency_field="currency_id", readonly=True
+        string="31-60 days", currency_field="currency_id", readonly=True
     )
     amount_61_90 = fields.Monetary(
-        string="61-90 Days", currency_field="currency_id", readonly=True
+        string="61-90 days", currency_field="currency_id", readonly=True
     )
     amount_91_plus = fields.Monetary(
-        string="Over 90 Days", currency_field="currency_id", readonly=True
+        string="Over 90 days", currency_field="currency_id", readonly=True
     )
 
     def init(self):

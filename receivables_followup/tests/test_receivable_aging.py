@@ -190,7 +190,7 @@ class TestReceivableAging(FollowupCommon):
         )[0].decode()
         for name in ("Dupont SARL", "Brussels Trading", "Boston Imports"):
             self.assertIn(name, html)
-        for label in ("Not Due", "1-30 Days", "Over 90 Days", "Total"):
+        for label in ("Not Due", "1-30 days", "Over 90 days", "Total"):
             self.assertIn(label, html)
         # Dupont's and Brussels' totals, 1-30's (410 - 250) and the grand total
         for amount in ("2,120.00", "670.00", "160.00", "2,890.00"):
