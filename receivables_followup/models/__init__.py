@@ -12,6 +12,7 @@ from . import followup_history_line
 from . import followup_dispute_reason
 from . import followup_dispute
 from . import followup_dispute_aging
+from . import followup_receivable_aging
 from . import followup_dispute_line
 from . import followup_agency
 from . import followup_agency_debitura

@@ -1,0 +1,1 @@
+from . import followup_receivable_aging_report
