@@ -298,3 +298,25 @@ class TestReminderEffect(FollowupCommon):
         )
         self.assertEqual(list(summary), [self.level_1])
         self.assertAlmostEqual(summary[self.level_1]["amount_claimed"], 1000.0)
+
+    def test_reports_are_under_invoicing_reporting_for_followup_users(self):
+        menu = self.env.ref("receivables_followup.menu_followup_reporting")
+        self.assertEqual(menu.parent_id, self.env.ref("account.menu_finance_reports"))
+        visible = (
+            self.env["ir.ui.menu"].with_user(self.followup_user)._visible_menu_ids()
+        )
+        for xml_id in (
+            "menu_followup_reporting",
+            "menu_followup_reminder_effect_level",
+            "menu_followup_reminder_effect_month",
+            "menu_followup_reminder_effect",
+        ):
+            self.assertIn(
+                self.env.ref(f"receivables_followup.{xml_id}").id, visible, xml_id
+            )
+        billing_user = new_test_user(
+            self.env, login="effect_billing", groups="account.group_account_invoice"
+        )
+        self.assertNotIn(
+            menu.id, self.env["ir.ui.menu"].with_user(billing_user)._visible_menu_ids()
+        )
