@@ -14,6 +14,9 @@ from . import followup_dispute
 from . import followup_dispute_aging
 from . import followup_receivable_aging
 from . import followup_dispute_line
+from . import followup_reminder_effect
+from . import followup_reminder_effect_level
+from . import followup_reminder_effect_month
 from . import followup_agency
 from . import followup_agency_debitura
 from . import followup_agency_file

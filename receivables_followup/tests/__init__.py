@@ -7,6 +7,7 @@ from . import test_followup_run
 from . import test_dispute
 from . import test_dispute_aging
 from . import test_receivable_aging
+from . import test_reminder_effect
 from . import test_dispute_followup
 from . import test_followup_review
 from . import test_followup_legal
