@@ -28,10 +28,16 @@ REPORTS = (
         "reminder effectiveness (by level)",
         "followup.reminder.effect.level",
         ["level_id"],
-        ["__count"],
+        ["amount_claimed:sum"],
     ),
     (
         "reminder effectiveness trends (by month and level)",
+        "followup.reminder.effect.month",
+        ["month:month", "level_id"],
+        ["amount_claimed:sum"],
+    ),
+    (
+        "reminder payments (by month and level)",
         "followup.reminder.effect",
         ["date:month", "level_id"],
         ["amount_claimed:sum"],
