@@ -72,6 +72,7 @@
         "wizards/followup_partner_assign_views.xml",
         "wizards/followup_dispute_resolve_views.xml",
         "views/followup_overview_views.xml",
+        "views/followup_promise_views.xml",
         "views/menus.xml",
         "views/followup_agency_import_menus.xml",
     ],

@@ -36,6 +36,7 @@ from . import account_move_line
 from . import account_bank_statement_line
 from . import res_partner
 from . import followup_statement
+from . import followup_promise
 from . import followup_overview
 from . import res_config_settings
 from . import ir_actions_report

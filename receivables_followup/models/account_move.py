@@ -284,6 +284,7 @@ class AccountMove(models.Model):
         ids = [row[0] for row in self.env.cr.fetchall()]
         self.browse(ids).invalidate_recordset(["followup_status"])
         # Promises whose date has passed are broken: the invoice resumes.
+        self.env["followup.promise"].sudo()._close(company_ids, today)
         broken = self.search(
             [
                 ("company_id", "in", list(company_ids)),
@@ -768,6 +769,10 @@ class AccountMove(models.Model):
         )
         # sudo: the promise and its activities are the engine's bookkeeping, open
         # to the customer and to follow-up users through this method only.
+        for company, moves in self.sudo().grouped("company_id").items():
+            self.env["followup.promise"].sudo()._record(
+                moves, promise_date, company._followup_today()
+            )
         for move in self.sudo():
             previous = move.followup_promise_date
             move.activity_ids.filtered(

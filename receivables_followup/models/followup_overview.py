@@ -23,6 +23,8 @@ ACTIVITY_TYPES = (
     "receivables_followup.mail_activity_type_promise_check",
     "receivables_followup.mail_activity_type_dispute_review",
 )
+#: days back the promises kept and broken are counted over
+PROMISE_PERIOD_DAYS = 90
 #: agency case states that wait for the company
 CASE_OPEN_STATES = ("queued", "submitted", "needs_details", "active", "paused")
 
@@ -235,6 +237,19 @@ class FollowupOverview(models.AbstractModel):
         promised = self._invoice_sum(
             company, [("followup_status", "=", PAUSED_PROMISE)]
         )
+        closed_promises = dict(
+            self.env["followup.promise"]._read_group(
+                [
+                    ("company_id", "=", company.id),
+                    ("state", "in", ("kept", "broken")),
+                    ("date_closed", ">", today - timedelta(days=PROMISE_PERIOD_DAYS)),
+                ],
+                ["state"],
+                ["amount_company:sum"],
+            )
+        )
+        kept = closed_promises.get("kept", 0.0)
+        broken = closed_promises.get("broken", 0.0)
         disputes = self.env["followup.dispute"]._read_group(
             [
                 ("company_id", "=", company.id),
@@ -301,6 +316,20 @@ class FollowupOverview(models.AbstractModel):
                     "value": money(promised),
                     "definition": _(
                         "The open amount of the invoices paused by a promise to pay."
+                    ),
+                },
+                {
+                    "key": "promises_kept",
+                    "label": _("Promises kept"),
+                    "value": money(kept),
+                    "share": round(kpi.share(kept, kept + broken), 1),
+                    "share_label": _("of the promises closed"),
+                    "detail": _("%(broken)s broken", broken=money(broken)),
+                    "definition": _(
+                        "Promises to pay closed over the last %(days)s days: kept "
+                        "when the invoice was paid by the promised date, broken when "
+                        "the date passed unpaid (amounts promised).",
+                        days=PROMISE_PERIOD_DAYS,
                     ),
                 },
                 {

@@ -207,6 +207,40 @@ class TestFollowupOverview(OverviewCommon):
         # a plain user asking for everyone's work gets its own
         self.assertEqual(self._overview(self.controller, "everyone")["scope"], "mine")
 
+    def test_promises_kept_broken_and_replaced(self):
+        with freeze_time("2025-06-10 10:00:00"):
+            for invoice, day in (
+                (self.late_10, 12),
+                (self.late_45, 13),
+                (self.late_75, 14),
+                (self.late_75, 20),
+            ):
+                invoice._followup_register_promise(
+                    date(2025, 6, day), invoice.partner_id, user=self.env.user
+                )
+        self._register_payment(self.late_10, 2000.0, date="2025-06-11")
+        # the daily run of the 15th closes what it can
+        self._run_followup(TODAY)
+        Promise = self.env["followup.promise"]
+        states = {
+            (promise.move_id, promise.date_promised.day): promise.state
+            for promise in Promise.search([])
+        }
+        self.assertEqual(
+            states,
+            {
+                (self.late_10, 12): "kept",
+                (self.late_45, 13): "broken",
+                (self.late_75, 14): "replaced",
+                (self.late_75, 20): "open",
+            },
+        )
+        kept = self._figure(self._overview(self.manager, "everyone"), "promises_kept")
+        self.assertEqual(self._plain(kept["value"]), "2,000.00 €")
+        # 2,000 kept of the 5,000 closed
+        self.assertEqual(kept["share"], 40.0)
+        self.assertEqual(self._plain(kept["detail"]), "3,000.00 € broken")
+
     def test_cards_open_their_lists(self):
         overview = self._overview(self.manager, "everyone")
         for card in overview["cards"]:
