@@ -12,7 +12,9 @@ from ..services.status import PAUSED_ANSWERED, PAUSED_PROMISE
 
 FOLLOWUP_USER = "receivables_followup.group_followup_user"
 FOLLOWUP_MANAGER = "receivables_followup.group_followup_manager"
-#: months of sales the DSO countback may go back through
+#: months of sales the DSO countback may go back through: the choices, and the
+#: default
+DSO_PERIODS = (3, 6, 12)
 DSO_MONTHS = 12
 #: how far ahead a promise to pay counts as falling due
 PROMISE_HORIZON_DAYS = 7
@@ -44,11 +46,13 @@ class FollowupOverview(models.AbstractModel):
     _description = "Follow-up: Overview"
 
     @api.model
-    def get_overview(self, scope="mine"):
+    def get_overview(self, scope="mine", dso_months=DSO_MONTHS):
         """Cards and key figures for the OWL overview.
 
         :param str scope: ``mine`` (the customers, disputes and activities the
             user is responsible for) or ``everyone`` (managers only)
+        :param int dso_months: the months of sales the DSO countback may go
+            back through (one of ``DSO_PERIODS``)
         """
         if not self.env.user.has_group(FOLLOWUP_USER):
             raise AccessError(
@@ -57,15 +61,19 @@ class FollowupOverview(models.AbstractModel):
         is_manager = self.env.user.has_group(FOLLOWUP_MANAGER)
         if scope != "everyone" or not is_manager:
             scope = "mine"
+        if dso_months not in DSO_PERIODS:
+            dso_months = DSO_MONTHS
         company = self.env.company
         today = company._followup_today()
         return {
             "scope": scope,
+            "dso_months": dso_months,
+            "dso_periods": list(DSO_PERIODS),
             "is_manager": is_manager,
             "company": company.name,
             "today": format_date(self.env, today),
             "cards": self._cards(company, today, scope == "mine"),
-            "kpis": self._kpis(company, today),
+            "kpis": self._kpis(company, today, dso_months),
         }
 
     # ------------------------------------------------------------------
@@ -221,7 +229,7 @@ class FollowupOverview(models.AbstractModel):
     # ------------------------------------------------------------------
     # Key figures
     # ------------------------------------------------------------------
-    def _kpis(self, company, today):
+    def _kpis(self, company, today, dso_months):
         """The receivables' key figures in the company's currency, each with
         its definition."""
         _ = self.env._
@@ -233,7 +241,9 @@ class FollowupOverview(models.AbstractModel):
         aging = self._aging(company, today)
         receivable = sum(aging.values())
         overdue = receivable - aging.get("not_due", 0.0)
-        dso = kpi.dso_countback(receivable, self._monthly_sales(company, today))
+        dso = kpi.dso_countback(
+            receivable, self._monthly_sales(company, today, dso_months)
+        )
         promised = self._invoice_sum(
             company, [("followup_status", "=", PAUSED_PROMISE)]
         )
@@ -301,13 +311,13 @@ class FollowupOverview(models.AbstractModel):
                     "label": _("DSO (countback)"),
                     "value": _("%(days)s days", days=round(dso))
                     if dso is not None
-                    else _("over %(months)s months", months=DSO_MONTHS),
+                    else _("over %(months)s months", months=dso_months),
                     "definition": _(
                         "Days of sales outstanding, countback method: today's "
                         "receivables matched against the sales of this month, then "
                         "of each month before, until used up (last %(months)s "
                         "months).",
-                        months=DSO_MONTHS,
+                        months=dso_months,
                     ),
                 },
                 {
@@ -417,11 +427,11 @@ class FollowupOverview(models.AbstractModel):
             bucket: float(amount or 0.0) for bucket, amount in self.env.cr.fetchall()
         }
 
-    def _monthly_sales(self, company, today):
+    def _monthly_sales(self, company, today, months):
         """``(days, sales)`` of this month so far and of each of the months
         before, most recent first: invoices less credit notes, taxes included
         (as the receivables are), in the company's currency."""
-        start = today.replace(day=1) - relativedelta(months=DSO_MONTHS - 1)
+        start = today.replace(day=1) - relativedelta(months=months - 1)
         self.env["account.move"].flush_model(
             ["amount_total_signed", "invoice_date", "move_type", "state"]
         )
@@ -441,7 +451,7 @@ class FollowupOverview(models.AbstractModel):
             month: float(amount or 0.0) for month, amount in self.env.cr.fetchall()
         }
         periods, month = [], today.replace(day=1)
-        for _index in range(DSO_MONTHS):
+        for _index in range(months):
             end = (
                 today
                 if month == today.replace(day=1)

@@ -100,13 +100,13 @@ class OverviewCommon(FollowupCommon):
 
 @tagged("post_install", "-at_install")
 class TestFollowupOverview(OverviewCommon):
-    def _overview(self, user, scope="mine"):
+    def _overview(self, user, scope="mine", dso_months=12):
         with freeze_time(TODAY):
             return (
                 self.env["followup.overview"]
                 .with_user(user)
                 .with_company(self.company)
-                .get_overview(scope)
+                .get_overview(scope, dso_months)
             )
 
     def _figure(self, overview, key):
@@ -140,6 +140,15 @@ class TestFollowupOverview(OverviewCommon):
         self.assertEqual(overdue["share"], 93.3)
         # the same countback as computed by hand above
         self.assertEqual(self._figure(overview, "dso")["value"], "166 days")
+        # the period chosen: three months of sales do not cover the receivables
+        short = self._overview(self.manager, "everyone", dso_months=3)
+        self.assertEqual(self._figure(short, "dso")["value"], "over 3 months")
+        self.assertEqual(
+            self._figure(self._overview(self.manager, "everyone", 6), "dso")["value"],
+            "166 days",
+        )
+        # any other period is the default's
+        self.assertEqual(self._overview(self.manager, "everyone", 5)["dso_months"], 12)
         for figure in overview["kpis"]["figures"]:
             self.assertTrue(figure["definition"], figure["key"])
 

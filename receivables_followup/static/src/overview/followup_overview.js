@@ -17,14 +17,22 @@ export class FollowupOverview extends Component {
     setup() {
         this.orm = useService("orm");
         this.action = useService("action");
-        this.state = useState({ data: null, scope: "mine" });
+        this.state = useState({ data: null, scope: "mine", dsoMonths: 12 });
         onWillStart(() => this.load());
     }
 
-    async load(scope = this.state.scope) {
-        const data = await this.orm.call("followup.overview", "get_overview", [scope]);
+    async load(scope = this.state.scope, dsoMonths = this.state.dsoMonths) {
+        const data = await this.orm.call("followup.overview", "get_overview", [
+            scope,
+            dsoMonths,
+        ]);
         this.state.data = data;
         this.state.scope = data.scope;
+        this.state.dsoMonths = data.dso_months;
+    }
+
+    onDsoPeriodChange(ev) {
+        this.load(this.state.scope, parseInt(ev.target.value));
     }
 
     openCard(card) {

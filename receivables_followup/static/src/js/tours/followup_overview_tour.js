@@ -26,6 +26,15 @@ registry.category("web_tour.tours").add("receivables_followup_overview_tour", {
             content: "Everyone's work counts the held customer too",
             trigger: ".o_followup_card_answered .o_followup_card_count:contains(1)",
         },
+        {
+            content: "The DSO over the sales of the last 6 months",
+            trigger: "select.o_followup_dso_months",
+            run: "select 6",
+        },
+        {
+            content: "is recomputed",
+            trigger: ".o_followup_kpi_dso .o_followup_kpi_value:contains(6)",
+        },
         screenshot("overview"),
         {
             content: "Drill down into the promises falling due",
