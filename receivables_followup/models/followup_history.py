@@ -195,7 +195,9 @@ class FollowupHistory(models.Model):
     # Planning
     # ------------------------------------------------------------------
     @api.model
-    def _create_from_plan(self, run, plan, origin, legal_by_action=None):
+    def _create_from_plan(  # noqa: PLR0913 - a plan and where it belongs
+        self, company, day, run, plan, origin, legal_by_action=None
+    ):
         """Create the pending (or to-review) actions of one slice of a run's plan.
 
         One INSERT for the actions and one for their invoice lines: a run plans
@@ -203,6 +205,9 @@ class FollowupHistory(models.Model):
         late-payment amounts of formal notices are computed here, so that a
         reviewer sees them in the preview.
 
+        :param day: the actions' date
+        :param run: the daily run planning them, or an empty recordset (a person
+            sends a customer's next reminder now)
         :param legal_by_action: {index in plan.actions: (regime, [(interest,
             indemnity) per line, invoice currency], interest, indemnity in
             company currency)} for the formal notices
@@ -210,7 +215,6 @@ class FollowupHistory(models.Model):
         if not plan.actions:
             return self
         legal_by_action = legal_by_action or {}
-        company = run.company_id
         currency = company.currency_id
         partner_ids = {action.partner_id for action in plan.actions}
         recipients = self.env["res.partner"]._collection_invoice_contacts(partner_ids)
@@ -242,9 +246,9 @@ class FollowupHistory(models.Model):
             RETURNING id, partner_id
             """,
             {
-                "run": run.id,
+                "run": run.id or None,
                 "company": company.id,
-                "date": run.date,
+                "date": day,
                 "origin": origin,
                 "uid": self.env.uid,
                 "now": now,

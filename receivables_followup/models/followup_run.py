@@ -312,6 +312,8 @@ class FollowupRun(models.Model):
             )
             History._hold_letters_without_address(plan, letter_level_ids)
             History._create_from_plan(
+                company,
+                today,
                 self.browse(run_id),
                 plan,
                 origin,
@@ -353,6 +355,60 @@ class FollowupRun(models.Model):
             planned,
         )
         return run
+
+    @api.model
+    def _send_next_now(self, company, partners):
+        """Plan and perform now the next reminder of ``partners`` in
+        ``company``: each overdue invoice takes its next level whatever its
+        delay, in one message per customer as the daily run sends it. A level
+        that needs a person waits for review; a customer already waiting for a
+        reminder, or whose credits cover what it owes, gets nothing.
+
+        :returns: the follow-up actions created
+        """
+        today = company._followup_today()
+        self.env["account.move"]._followup_refresh_statuses([company.id], today)
+        default_policy = self.env["followup.policy"]._default_for_company(company)
+        policies = self.env["followup.policy"].search([("company_id", "=", company.id)])
+        rows, manual_partners = self._planning_rows(
+            company, today, partners.ids, default_policy.id
+        )
+        credits, credits_by_currency = self._partner_credits(company, partners.ids)
+        plan = plan_actions(
+            today,
+            rows,
+            policies._engine_levels(),
+            credits=credits,
+            manual_partners=manual_partners,
+            credits_by_currency=credits_by_currency,
+            digits={
+                currency.id: currency.decimal_places
+                for currency in self.env["res.currency"].search([])
+            },
+            now_partners=set(partners.ids),
+        )
+        History = self.env["followup.history"]
+        History._hold_letters_without_address(
+            plan, set(policies.level_ids.filtered("print_letter").ids)
+        )
+        actions = History._create_from_plan(
+            company,
+            today,
+            self.browse(),
+            plan,
+            "manual",
+            History._legal_amounts_of_plan(
+                company,
+                today,
+                plan,
+                rows,
+                set(policies.level_ids.filtered("is_formal_notice").ids),
+            ),
+        )
+        actions.filtered(lambda action: action.state == "pending")._perform(
+            origin="manual"
+        )
+        return actions
 
     @api.model
     def _planning_filter(self, company, today):

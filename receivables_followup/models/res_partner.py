@@ -3,7 +3,7 @@ from datetime import timedelta
 from markupsafe import Markup
 
 from odoo import _, api, fields, models
-from odoo.exceptions import AccessError, ValidationError
+from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools.misc import format_date, formatLang
 
 from ..services.status import ESCALATING, MANUAL, PAUSED_ANSWERED
@@ -433,6 +433,36 @@ class ResPartner(models.Model):
             summary=summary,
             user_id=user.id or self.env.ref("base.user_admin").id,
         )
+
+    def action_followup_send_now(self):
+        """Send this customer's next reminder now, in the current company,
+        without waiting for its level's delay; open what was done."""
+        self.ensure_one()
+        if not self.env.user.has_group(FOLLOWUP_USER):
+            raise AccessError(_("Only follow-up users may send a reminder."))
+        customer = self.commercial_partner_id
+        customer.check_access("read")
+        # sudo: the engine plans and performs on the user's behalf; the action
+        # records who sent it
+        actions = (
+            self.env["followup.run"].sudo()._send_next_now(self.env.company, customer)
+        )
+        if not actions:
+            raise UserError(
+                _(
+                    "Nothing to send: %(customer)s has no overdue invoice with a "
+                    "next level, its credits cover what it owes, or a reminder "
+                    "already waits for review.",
+                    customer=customer.display_name,
+                )
+            )
+        return {
+            "type": "ir.actions.act_window",
+            "res_model": "followup.history",
+            "res_id": actions[:1].id,
+            "view_mode": "form",
+            "target": "current",
+        }
 
     def action_followup_lift_hold(self):
         """End the hold of the customers' answers now, in the user's companies:

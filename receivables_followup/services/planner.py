@@ -89,6 +89,7 @@ def plan_actions(
     manual_partners=(),
     credits_by_currency=None,
     digits=None,
+    now_partners=(),
 ):
     """Plan the follow-up actions due ``today``.
 
@@ -101,6 +102,8 @@ def plan_actions(
     :param credits_by_currency: {partner_id: {currency_id: (amount in currency,
         amount in company currency)}}, to deduct credits in their own currency
     :param digits: {currency_id: decimal places}
+    :param now_partners: customers whose overdue invoices take their next level
+        today, whatever its delay (a person sends their next reminder now)
     """
     credits = credits or {}
     credits_by_currency = credits_by_currency or {}
@@ -121,7 +124,7 @@ def plan_actions(
             not_before=row.not_before,
         )
         next_dates[row.id] = when
-        if when is None or when > today:
+        if when is None or (when > today and row.partner_id not in now_partners):
             continue
         level = next_level(levels, row.level_id)
         groups.setdefault((row.partner_id, level), []).append(row)

@@ -114,6 +114,20 @@ class TestFollowupPlanner(BaseCase):
         )
         self.assertEqual(plan.actions[0].claimed, 120.0)
 
+    def test_customer_sent_its_next_reminder_now_skips_the_wait(self):
+        # level 1 performed yesterday: level 2 is 20 days away, except for the
+        # customer a person sends its next reminder now
+        rows = [
+            self._row(1, 100, 50.0, level_id=1, last_action_date=date(2025, 2, 28)),
+            self._row(2, 200, 70.0, level_id=1, last_action_date=date(2025, 2, 28)),
+        ]
+        self.assertEqual(plan_actions(self.today, rows, POLICIES).actions, [])
+        plan = plan_actions(self.today, rows, POLICIES, now_partners={200})
+        self.assertEqual(
+            [(a.partner_id, a.level_id, a.invoice_ids) for a in plan.actions],
+            [(200, 2, [2])],
+        )
+
     def test_credits_reduce_the_claim(self):
         plan = plan_actions(
             self.today, [self._row(1, 100, 500.0)], POLICIES, {100: 200.0}

@@ -93,3 +93,54 @@ class TestFollowupWorkspace(FollowupCommon):
             with self.assertRaises(UserError):
                 wizard.action_confirm()
         self.assertFalse(invoice.followup_postponed_to)
+
+    def test_send_next_reminder_now_skips_the_wait(self):
+        invoice = self._create_invoice(self.customer_fr, 500.0, "2025-02-20")
+        self._run_followup(TODAY)
+        self.assertEqual(invoice.followup_level_id, self.level_1)
+        controller = self.env["res.users"].create(
+            {
+                "name": "Camille Credit",
+                "login": "camille_send_now",
+                "email": "camille@company.example",
+                "company_id": self.company.id,
+                "company_ids": [(6, 0, self.company.ids)],
+                "groups_id": [
+                    (
+                        6,
+                        0,
+                        [
+                            self.env.ref("base.group_user").id,
+                            self.env.ref("receivables_followup.group_followup_user").id,
+                        ],
+                    )
+                ],
+            }
+        )
+        # the second level is due 30 days after the due date; the controller
+        # sends it the next morning
+        with freeze_time("2025-03-11 09:00:00"):
+            action = (
+                self.customer_fr.with_user(controller)
+                .with_company(self.company)
+                .action_followup_send_now()
+            )
+        self.env.invalidate_all()
+        sent = self.env["followup.history"].browse(action["res_id"])
+        self.assertEqual(sent.state, "done")
+        self.assertEqual(sent.origin, "manual")
+        self.assertEqual(sent.user_id, controller)
+        self.assertEqual(sent.level_id, self.level_2)
+        self.assertEqual(str(sent.date), "2025-03-11")
+        self.assertFalse(sent.run_id)
+        self.assertEqual(invoice.followup_level_id, self.level_2)
+        self.assertEqual(len(self._emails_to(self.customer_fr)), 2)
+        # the daily run of that day still runs, and sends nothing more to it
+        self._run_followup("2025-03-11 10:00:00")
+        self.assertEqual(len(self._emails_to(self.customer_fr)), 2)
+
+    def test_send_now_with_nothing_to_send_says_why(self):
+        self._create_invoice(self.customer_fr, 500.0, "2025-04-30")
+        with freeze_time(TODAY), self.assertRaisesRegex(UserError, "Nothing to send"):
+            self.customer_fr.with_company(self.company).action_followup_send_now()
+        self.assertFalse(self._history(self.customer_fr))
