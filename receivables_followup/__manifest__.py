@@ -78,6 +78,7 @@
     ],
     "demo": [
         "demo/followup_demo.xml",
+        "demo/followup_demo_fr.xml",
     ],
     "assets": {
         "web.assets_backend": [

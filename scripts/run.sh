@@ -37,7 +37,7 @@ ensure_postgres
 mkdir -p "$RF_DATA_DIR"
 port_free "$port" || die 2 "Port $port is already in use: stop what listens there, or pass --port."
 
-template="$(ensure_template_db "account,portal,payment_demo,account_qr_code_sepa" yes)"
+template="$(ensure_template_db "account,portal,payment_demo,account_qr_code_sepa,l10n_fr_account" yes)"
 log "Creating database $db with $RF_MODULE and its demo data"
 create_db_from_template "$template" "$db" || die 2 "Creating the database $db failed."
 odoo -d "$db" -i "$RF_MODULE" --stop-after-init --log-level=warn --http-port="$port" \

@@ -124,7 +124,7 @@ run_odoo_tests() {
 
 run_odoo_tests "no-demo" "account,portal,sms,payment_demo,account_qr_code_sepa" no "$tags"
 if [ "$tags" = "/$RF_MODULE" ]; then
-    run_odoo_tests "demo" "account,portal,payment_demo,account_qr_code_sepa" yes "${RF_MODULE}_demo"
+    run_odoo_tests "demo" "account,portal,payment_demo,account_qr_code_sepa,l10n_fr_account" yes "${RF_MODULE}_demo"
 fi
 
 log "Root test suites (pytest tests/)"

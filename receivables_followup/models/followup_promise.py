@@ -31,7 +31,9 @@ class FollowupPromise(models.Model):
     )
     company_id = fields.Many2one("res.company", required=True, readonly=True)
     currency_id = fields.Many2one("res.currency", readonly=True)
-    company_currency_id = fields.Many2one(related="company_id.currency_id")
+    company_currency_id = fields.Many2one(
+        related="company_id.currency_id", string="Company Currency"
+    )
     amount = fields.Monetary(
         string="Amount Promised",
         readonly=True,

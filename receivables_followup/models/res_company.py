@@ -83,6 +83,29 @@ class ResCompany(models.Model):
         """{company: its follow-up day} for these companies."""
         return {company: company._followup_today() for company in self}
 
+    def _followup_load_chart(self, template_code):
+        """Give this new company the chart of accounts ``template_code`` when
+        its localisation module is installed, else Odoo's generic one: the demo
+        data's French company gets the French chart where ``l10n_fr_account``
+        is there, and installs anywhere."""
+        self.ensure_one()
+        ChartTemplate = self.env["account.chart.template"]
+        template = ChartTemplate._get_chart_template_mapping(get_all=True).get(
+            template_code
+        )
+        installed = template and self.env["ir.module.module"].search_count(
+            [("name", "=", template["module"]), ("state", "=", "installed")]
+        )
+        if installed:
+            # with its demo data, as Odoo's localisations load their demo
+            # company (which also loads it once the registry is complete)
+            ChartTemplate.try_loading(template_code, self, install_demo=True)
+            return
+        # the generic chart is in dollars: the company keeps its currency
+        currency = self.currency_id
+        ChartTemplate.try_loading("generic_coa", self)
+        self.currency_id = currency
+
     @api.model_create_multi
     def create(self, vals_list):
         companies = super().create(vals_list)

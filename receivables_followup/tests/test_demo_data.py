@@ -107,3 +107,28 @@ class TestDemoData(TransactionCase):
         self.assertGreater(len(done), 2)
         self.assertGreater(len(done.level_id), 1, "several levels reached")
         self.assertGreater(len(set(done.mapped("date"))), 1, "on several days")
+
+    def test_demo_french_company_has_formal_notices_to_review(self):
+        """A French company in euros, with the French chart where its
+        localisation is installed (the run command's database has it), and
+        formal notices carrying the French late-payment amounts."""
+        company = self.env.ref("receivables_followup.company_demo_fr")
+        self.assertEqual(company.currency_id, self.env.ref("base.EUR"))
+        installed = self.env["ir.module.module"].search_count(
+            [("name", "=", "l10n_fr_account"), ("state", "=", "installed")]
+        )
+        self.assertEqual(company.chart_template, "fr" if installed else "generic_coa")
+        notices = self.env["followup.history"].search(
+            [
+                ("company_id", "=", company.id),
+                ("state", "=", "to_review"),
+                ("level_id.is_formal_notice", "=", True),
+            ]
+        )
+        self.assertTrue(notices)
+        self.assertEqual(set(notices.mapped("legal_regime")), {"fr"})
+        self.assertTrue(all(notice.indemnity_amount >= 40 for notice in notices))
+        sent = self.env["followup.history"].search(
+            [("company_id", "=", company.id), ("state", "=", "done")]
+        )
+        self.assertGreater(len(set(sent.mapped("date"))), 2)
