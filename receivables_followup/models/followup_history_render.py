@@ -384,15 +384,7 @@ class FollowupHistoryRender(models.AbstractModel):
                     "holder": bank.acc_holder_name or bank.partner_id.name or "",
                     "communication": communication,
                     "qr_url": base_url + qr_path if qr_path else "",
-                    "qr_args": (
-                        bank.id,
-                        claimed,
-                        communication,
-                        structured,
-                        currency.id,
-                    )
-                    if qr_path
-                    else None,
+                    "qr_path": qr_path or "",
                 }
             )
         return {
@@ -432,26 +424,6 @@ class FollowupHistoryRender(models.AbstractModel):
         """The customer's statement page, opened with the link's token."""
         self.ensure_one()
         return self._followup_display()["statement_url"]
-
-    def _followup_payment_qr_image(self, payment):
-        """The payment's QR code as a data URI, for the letter (an email links
-        the image, which mail clients show; a PDF embeds it)."""
-        self.ensure_one()
-        if not payment.get("qr_args"):
-            return ""
-        bank_id, amount, communication, structured, currency_id = payment["qr_args"]
-        return (
-            self.env["res.partner.bank"]
-            .sudo()
-            .browse(bank_id)
-            .build_qr_code_base64(
-                amount,
-                communication,
-                structured,
-                self.env["res.currency"].browse(currency_id),
-                self.partner_id,
-            )
-        )
 
     def _followup_legal_values(self, rows, currencies, formatter, texts, eur):
         """The late-payment amounts per currency, with the indemnity's wording."""
