@@ -3,7 +3,8 @@
 Run by ``bench_letters.py`` with the virtualenv's Python, never imported by Odoo.
 
 1. *setup, not timed*: a postal address for every customer (a letter waits for a
-   person without one), every level of the default policy prints a letter
+   person without one), an IBAN for the company (euro letters carry a payment
+   QR code), every level of the default policy prints a letter
    without review, Odoo's HTTP served from a thread of this process on a free
    loopback port (``report.url``), one invoice rendered to build the reports'
    asset bundle;
@@ -37,6 +38,15 @@ def measure(env, odoo):
 def run(env, odoo):
     company = env.ref("base.main_company")
     give_addresses(env)
+    # an IBAN: every euro letter carries its SEPA payment QR code, an image the
+    # PDF engine fetches from Odoo's /report/barcode
+    env["res.partner.bank"].create(
+        {
+            "acc_number": "FR76 3000 6000 0112 3456 7890 189",
+            "partner_id": company.partner_id.id,
+            "company_id": company.id,
+        }
+    )
     levels = env["followup.policy"]._default_for_company(company).level_ids
     levels.write({"manual_review": False, "print_letter": True})
     server = serve_http(odoo)
