@@ -132,3 +132,16 @@ class TestDemoData(TransactionCase):
             [("company_id", "=", company.id), ("state", "=", "done")]
         )
         self.assertGreater(len(set(sent.mapped("date"))), 2)
+        disputes = self.env["followup.dispute"].search(
+            [("company_id", "=", company.id)]
+        )
+        self.assertEqual(
+            sorted(disputes.mapped("state")), ["open", "resolved"], disputes
+        )
+        self.assertEqual(disputes.user_id, self.env.ref("base.user_admin"))
+        self.assertEqual(
+            self.env["followup.promise"]
+            .search([("company_id", "=", company.id)])
+            .mapped("state"),
+            ["broken"],
+        )
