@@ -20,17 +20,9 @@ sys.path.insert(0, str(BENCH_DIR))
 
 from bench_followup_run import (  # noqa: E402
     MODULE,
-    Odoo,
     add_common_options,
-    addon_source,
-    checkpoint,
-    copy_db,
-    drop_db,
-    ensure_base_template,
-    ensure_bench_template,
-    find_odoo,
-    generate,
-    run_in_venv,
+    generated_db,
+    prepare_odoo,
 )
 
 #: the issue's target for opening the report
@@ -49,17 +41,11 @@ def parse_args(argv):
 
 def main(argv=None):
     args = parse_args(argv)
-    run_in_venv(args.python, __file__)
-    odoo_path = find_odoo(args.odoo_path, args.python)
-    addon_root, addon_note = addon_source(args.addon_ref)
-    odoo = Odoo(args.python, odoo_path, addon_root)
-    base = ensure_base_template(odoo, args.base_template)
-    template = ensure_bench_template(odoo, base, keep=True)
+    odoo, template, addon_note = prepare_odoo(args, __file__)
     db = f"bench_aging_{args.invoices}"
-    copy_db(template, db)
-    try:
-        generate(db, args.invoices, max(args.invoices // 20, 1), "fresh")
-        checkpoint(db)
+    with generated_db(
+        args, template, db, args.invoices, max(args.invoices // 20, 1), "fresh"
+    ):
         result = odoo.run_worker(
             "aging_worker.py",
             db,
@@ -67,9 +53,6 @@ def main(argv=None):
             str(args.repeat),
             logname=f"{db}-aging",
         )
-    finally:
-        if not args.keep_db:
-            drop_db(db)
     print(f"# {MODULE} {addon_note}; {args.invoices} open invoices")
     print(f"rows in the view: {result['rows']}, customers: {result['customers']}")
     for step in ("pivot", "list", "report_values", "report_html"):

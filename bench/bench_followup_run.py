@@ -26,6 +26,7 @@ import subprocess
 import sys
 import time
 import zipfile
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
@@ -405,6 +406,34 @@ def generate(db, invoices, customers, scenario):
 def checkpoint(db):
     """Flush what the data generation wrote, so that no timed run pays for it."""
     psql("CHECKPOINT", db=db)
+
+
+def prepare_odoo(args, script):
+    """What every driver does first: run again in the virtualenv, find Odoo
+    and the addon to measure, and make sure the bench template exists.
+
+    :returns: (Odoo, the bench template's name, the note naming the addon)
+    """
+    run_in_venv(args.python, script)
+    odoo_path = find_odoo(args.odoo_path, args.python)
+    addon_root, addon_note = addon_source(args.addon_ref)
+    odoo = Odoo(args.python, odoo_path, addon_root)
+    base = ensure_base_template(odoo, args.base_template)
+    return odoo, ensure_bench_template(odoo, base, keep=True), addon_note
+
+
+@contextmanager
+def generated_db(args, template, db, invoices, customers, scenario):
+    """A copy ``db`` of the bench template filled by ``datagen.py`` and
+    checkpointed; dropped at the end unless ``--keep-db``."""
+    copy_db(template, db)
+    try:
+        generate(db, invoices, customers, scenario)
+        checkpoint(db)
+        yield db
+    finally:
+        if not args.keep_db:
+            drop_db(db)
 
 
 def bench_one(args, odoo, template, invoices, oca_addons):

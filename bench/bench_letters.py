@@ -24,17 +24,9 @@ sys.path.insert(0, str(BENCH_DIR))
 
 from bench_followup_run import (  # noqa: E402
     MODULE,
-    Odoo,
     add_common_options,
-    addon_source,
-    checkpoint,
-    copy_db,
-    drop_db,
-    ensure_base_template,
-    ensure_bench_template,
-    find_odoo,
-    generate,
-    run_in_venv,
+    generated_db,
+    prepare_odoo,
 )
 
 TARGET_LETTERS_PER_SECOND = 10.0
@@ -51,21 +43,12 @@ def parse_args(argv):
 
 def main(argv=None):
     args = parse_args(argv)
-    run_in_venv(args.python, __file__)
-    odoo_path = find_odoo(args.odoo_path, args.python)
-    addon_root, addon_note = addon_source(args.addon_ref)
-    odoo = Odoo(args.python, odoo_path, addon_root)
-    base = ensure_base_template(odoo, args.base_template)
-    template = ensure_bench_template(odoo, base, keep=True)
+    odoo, template, addon_note = prepare_odoo(args, __file__)
     db = f"bench_letters_{args.customers}"
-    copy_db(template, db)
-    try:
-        generate(db, args.customers * 3, args.customers, "escalated")
-        checkpoint(db)
+    with generated_db(
+        args, template, db, args.customers * 3, args.customers, "escalated"
+    ):
         result = odoo.run_worker("letters_worker.py", db, logname=f"{db}-letters")
-    finally:
-        if not args.keep_db:
-            drop_db(db)
     letters = result["letters"]
     render_rate = letters / result["render_s"] if result["render_s"] else 0.0
     print(f"# {MODULE} {addon_note}; {args.customers} customers x 3 invoices")

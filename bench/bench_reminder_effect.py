@@ -23,18 +23,11 @@ sys.path.insert(0, str(BENCH_DIR))
 
 from bench_followup_run import (  # noqa: E402
     MODULE,
-    Odoo,
     add_common_options,
-    addon_source,
     checkpoint,
-    copy_db,
-    drop_db,
-    ensure_base_template,
-    ensure_bench_template,
-    find_odoo,
-    generate,
+    generated_db,
+    prepare_odoo,
     psql,
-    run_in_venv,
 )
 
 TARGET_SECONDS = 1.0
@@ -54,17 +47,11 @@ def parse_args(argv):
 
 def main(argv=None):
     args = parse_args(argv)
-    run_in_venv(args.python, __file__)
-    odoo_path = find_odoo(args.odoo_path, args.python)
-    addon_root, addon_note = addon_source(args.addon_ref)
-    odoo = Odoo(args.python, odoo_path, addon_root)
-    base = ensure_base_template(odoo, args.base_template)
-    template = ensure_bench_template(odoo, base, keep=True)
+    odoo, template, addon_note = prepare_odoo(args, __file__)
     db = f"bench_effect_{args.invoices}"
-    copy_db(template, db)
-    try:
-        generate(db, args.invoices, max(args.invoices // 20, 1), "escalated")
-        checkpoint(db)
+    with generated_db(
+        args, template, db, args.invoices, max(args.invoices // 20, 1), "escalated"
+    ):
         made = odoo.run_worker(
             "reminder_effect_worker.py", db, mode="remind", logname=f"{db}-remind"
         )
@@ -84,9 +71,6 @@ def main(argv=None):
             mode="read",
             logname=f"{db}-read",
         )
-    finally:
-        if not args.keep_db:
-            drop_db(db)
     print(f"# {MODULE} {addon_note}; {args.invoices} invoices")
     print(
         f"reminders: {made['lines']} reminded invoices in {made['run_s']:.1f} s of "

@@ -10,6 +10,8 @@ reminder, which shows it read-only: paying is allowed, disputing and promising
 are for the customer's signed-in users.
 """
 
+from werkzeug.exceptions import abort
+
 from odoo import _, http
 from odoo.exceptions import AccessError, MissingError, ValidationError
 from odoo.fields import Command
@@ -82,14 +84,16 @@ class FollowupStatementPortal(FollowupPortal):
             return request.env.user.lang or partner.lang or request.env.lang
         return partner.lang or request.env.lang
 
-    def _followup_statement_or_redirect(self, partner_id, company_id, access_token):
+    def _followup_statement_page_access(self, partner_id, company_id, access_token):
+        """:meth:`_followup_statement_access` for a page: a visitor without a
+        token is sent to sign in, any other refusal is a 404."""
         try:
             return self._followup_statement_access(partner_id, company_id, access_token)
         except MissingError:
             raise request.not_found() from None
         except AccessError:
             if request.env.user._is_public() and not access_token:
-                return request.redirect("/web/login?redirect=/my/followup")
+                abort(request.redirect("/web/login?redirect=/my/followup"))
             raise request.not_found() from None
 
     # ------------------------------------------------------------------
@@ -118,12 +122,9 @@ class FollowupStatementPortal(FollowupPortal):
     def portal_followup_statement(
         self, partner_id=None, company_id=None, access_token=None, **kw
     ):
-        access = self._followup_statement_or_redirect(
+        partner, company, is_owner = self._followup_statement_page_access(
             partner_id, company_id, access_token
         )
-        if not isinstance(access, tuple):
-            return access
-        partner, company, is_owner = access
         lang = self._followup_statement_lang(partner, is_owner)
         request.update_context(lang=lang)
         values = self._prepare_portal_layout_values()
@@ -135,12 +136,9 @@ class FollowupStatementPortal(FollowupPortal):
     def portal_followup_statement_pdf(
         self, partner_id=None, company_id=None, access_token=None, **kw
     ):
-        access = self._followup_statement_or_redirect(
+        partner, company, is_owner = self._followup_statement_page_access(
             partner_id, company_id, access_token
         )
-        if not isinstance(access, tuple):
-            return access
-        partner, company, is_owner = access
         # the statement of one company, in the reader's language, rendered as
         # the portal renders an invoice's PDF (_show_report, which takes the
         # company from the record: a customer has none)
@@ -183,12 +181,9 @@ class FollowupStatementPortal(FollowupPortal):
         access_token=None,
         **kw,
     ):
-        access = self._followup_statement_or_redirect(
+        partner, company, _is_owner = self._followup_statement_page_access(
             partner_id, company_id, access_token
         )
-        if not isinstance(access, tuple):
-            return access
-        partner, company, _is_owner = access
         Statement = request.env["followup.statement"]
         currency = request.env["res.currency"].browse(_to_int(currency_id)).exists()
         invoices = (

@@ -313,21 +313,32 @@ class AccountMove(models.Model):
                 ("followup_answered_until", "<", today),
             ]
         )
-        for (partner, company), moves in expired.grouped(
+        expired._followup_end_holds(
+            self.env._(
+                "The hold for the customer's answer ended: the follow-up of "
+                "%(invoices)s resumes."
+            ),
+            today,
+        )
+
+    def _followup_end_holds(self, note, today=None, **values):
+        """End the holds of these invoices, whose customer answered: one note
+        per customer (``note`` with its ``invoices`` and ``values``), its
+        "customer answered" activity closed, the invoices resumed on ``today``
+        (by default their company's follow-up day)."""
+        for (partner, company), moves in self.grouped(
             lambda move: (move.commercial_partner_id, move.company_id)
         ).items():
             partner.with_company(company)._followup_log_hold_end(
-                moves,
-                _(
-                    "The hold for the customer's answer ended: the follow-up of "
-                    "%(invoices)s resumes.",
-                    invoices=", ".join(moves.mapped("name")),
-                ),
+                note % {"invoices": ", ".join(moves.mapped("name")), **values}
             )
-        # sudo: the engine's own bookkeeping, logged above
-        expired.sudo().with_context(tracking_disable=True).write(
-            {"followup_answered_until": False, "followup_resume_date": today}
-        )
+            # sudo: the engine's fields change through the hold's end only
+            moves.sudo().with_context(tracking_disable=True).write(
+                {
+                    "followup_answered_until": False,
+                    "followup_resume_date": today or company._followup_today(),
+                }
+            )
 
     def _followup_company_guard(self, alias="m"):
         """SQL condition limiting the engine's raw writes to the invoices of the

@@ -94,12 +94,8 @@ class FollowupStatement(models.AbstractModel):
     def _payable_invoices(self, partner, company, currency):
         """The overdue invoices of ``currency`` one payment settles: those a
         dispute pauses are left for the dispute to decide."""
-        today = company._followup_today()
-        return self._open_invoices(partner, company).filtered(
-            lambda move: move.currency_id == currency
-            and move.invoice_date_due
-            and move.invoice_date_due < today
-            and not move.followup_dispute_paused
+        return _payable(
+            self._open_invoices(partner, company), currency, company._followup_today()
         )
 
     @api.model
@@ -128,7 +124,7 @@ class FollowupStatement(models.AbstractModel):
                 overdue[move.currency_id] += move.amount_residual
         payable = []
         for currency in sorted(overdue, key=lambda currency: currency.name):
-            invoices = self._payable_invoices(partner, company, currency)
+            invoices = _payable(moves, currency, today)
             if invoices:
                 payable.append(
                     {
@@ -256,3 +252,14 @@ class FollowupStatement(models.AbstractModel):
             for action in actions
             if any(action[field] for field, _label in channel_labels)
         ]
+
+
+def _payable(moves, currency, today):
+    """Those of the open invoices ``moves`` that one payment of ``currency``
+    settles: overdue, and not paused by a dispute (the dispute decides)."""
+    return moves.filtered(
+        lambda move: move.currency_id == currency
+        and move.invoice_date_due
+        and move.invoice_date_due < today
+        and not move.followup_dispute_paused
+    )

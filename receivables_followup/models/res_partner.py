@@ -476,28 +476,16 @@ class ResPartner(models.Model):
                 ("followup_answered_until", "!=", False),
             ]
         )
-        for (partner, company), partner_moves in moves.grouped(
-            lambda move: (move.commercial_partner_id, move.company_id)
-        ).items():
-            partner.with_company(company)._followup_log_hold_end(
-                partner_moves,
-                _(
-                    "%(user)s lifted the hold for the customer's answer: the "
-                    "follow-up of %(invoices)s resumes.",
-                    user=self.env.user.name,
-                    invoices=", ".join(partner_moves.mapped("name")),
-                ),
-            )
-            # sudo: the engine's fields change through this action only
-            partner_moves.sudo().with_context(tracking_disable=True).write(
-                {
-                    "followup_answered_until": False,
-                    "followup_resume_date": company._followup_today(),
-                }
-            )
+        moves._followup_end_holds(
+            self.env._(
+                "%(user)s lifted the hold for the customer's answer: the "
+                "follow-up of %(invoices)s resumes."
+            ),
+            user=self.env.user.name,
+        )
         return True
 
-    def _followup_log_hold_end(self, moves, note):
+    def _followup_log_hold_end(self, note):
         """Log the end of a hold on the customer and close its "customer
         answered" activity."""
         self.ensure_one()
