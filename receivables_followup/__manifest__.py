@@ -17,7 +17,7 @@
         "mail",
         "portal",
     ],
-    "external_dependencies": {"python": []},
+    "external_dependencies": {"python": ["qrcode"]},
     "data": [
         "security/receivables_followup_groups.xml",
         "security/ir.model.access.csv",

@@ -11,6 +11,7 @@ from ..services.formatting import (
     remittance_information,
 )
 from ..services.levels import days_overdue
+from ..services.qr_image import qr_svg_data_uri
 
 #: A4 less the letter paper format's 20 mm side margins
 LETTER_PRINTABLE_WIDTH_MM = 170
@@ -419,6 +420,12 @@ class FollowupHistoryRender(models.AbstractModel):
         """Per currency claimed: bank details, communication and QR code."""
         self.ensure_one()
         return self._followup_display()["payments"]
+
+    def _followup_letter_qr_image(self, payment):
+        """The image a letter prints for ``payment``'s QR code: drawn inline as
+        an SVG, or, for a code Odoo draws with more than its modules (a mask),
+        the path the PDF engine fetches from Odoo."""
+        return qr_svg_data_uri(payment["qr_path"]) or payment["qr_path"]
 
     def _followup_statement_url(self):
         """The customer's statement page, opened with the link's token."""

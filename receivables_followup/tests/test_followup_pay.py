@@ -8,7 +8,10 @@ values that built them: what a banking app scans is what is checked.
 
 import io
 import re
+import subprocess
+import tempfile
 from datetime import timedelta
+from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import zxingcpp
@@ -35,6 +38,27 @@ def _decode_qr(png):
     if not results:
         raise AssertionError("No QR code in the image.")
     return results[0].text
+
+
+def _page_image(pdf):
+    """The first page of ``pdf`` as printed, at 150 dpi (poppler's pdftoppm,
+    which the test command installs)."""
+    with tempfile.TemporaryDirectory() as directory:
+        source = Path(directory, "letter.pdf")
+        source.write_bytes(pdf)
+        subprocess.run(
+            [
+                "pdftoppm",
+                "-png",
+                "-r",
+                "150",
+                "-singlefile",
+                source,
+                source.with_suffix(""),
+            ],
+            check=True,
+        )
+        return source.with_suffix(".png").read_bytes()
 
 
 def _qr_fields(payload):
@@ -209,7 +233,7 @@ class TestReminderPaymentContent(FollowupPayCommon):
         # the transfer's details are still given
         self.assertIn("FR76 3000 6000 0112 3456 7890 189", str(email.body_html))
 
-    def test_letter_embeds_the_qr_code_and_the_statement_address(self):
+    def test_letter_prints_the_qr_code_and_the_statement_address(self):
         self.level_1.print_letter = True
         invoice = self._create_invoice(self.customer_fr, 1150.0, "2025-02-20")
         self._remind()
@@ -218,12 +242,24 @@ class TestReminderPaymentContent(FollowupPayCommon):
         html = self.env["ir.actions.report"]._render_qweb_html(report, action.ids)[0]
         tree = lxml_html.fromstring(html)
         [image] = tree.xpath("//img[contains(@class, 'o_followup_qr')]")
-        # the PDF engine fetches the image from Odoo, as it fetches the styles
-        self.assertTrue(image.get("src").startswith("/report/barcode/?"))
-        qr = _qr_fields(_decode_qr(self.url_open(image.get("src")).content))
+        # drawn in the letter: the PDF engine fetches nothing
+        self.assertTrue(image.get("src").startswith("data:image/svg+xml;base64,"))
+        # what a banking app reads from the printed page
+        pdf = (
+            self.env["ir.actions.report"]
+            .with_context(force_report_rendering=True)
+            ._render_qweb_pdf(report, action.ids)[0]
+        )
+        printed = _decode_qr(_page_image(pdf))
+        qr = _qr_fields(printed)
         self.assertEqual(qr["iban"], IBAN)
         self.assertEqual(qr["amount"], "EUR1150.0")
         self.assertIn(invoice.payment_reference, qr["structured"] + qr["text"])
+        # the same transfer as the email's code
+        [payment] = action._followup_payments()
+        self.assertEqual(
+            printed, _decode_qr(self.url_open(self._local(payment["qr_url"])).content)
+        )
         text = tree.text_content()
         # the links stay links in the PDF
         [statement] = tree.xpath("//a[contains(@class, 'o_followup_statement_link')]")
