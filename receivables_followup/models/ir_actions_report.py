@@ -1,11 +1,12 @@
 import io
 import logging
+import math
 import os
 import re
 import shutil
 import subprocess
 import tempfile
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import lxml.html
 
@@ -19,6 +20,10 @@ _logger = logging.getLogger(__name__)
 #: a batch of at least this many records is rendered by two wkhtmltopdf
 #: processes at once, on two cores
 PARALLEL_MIN_RECORDS = 8
+#: records per wkhtmltopdf process: enough for its start and its delay for the
+#: page's scripts (1 s) to be small beside its work, few enough that a batch
+#: makes several chunks whose rendering and printing overlap
+RECORDS_PER_ENGINE = 32
 #: the text that starts each record's first page in a batch, to split the PDF
 _MARKER = "RFDOC{}RF"
 _MARKER_FOUND = re.compile(r"RFDOC(\d+)RF")
@@ -67,53 +72,86 @@ class IrActionsReport(models.Model):
 
     @api.model
     def _render_followup_batch(self, report, res_ids):
-        """One wkhtmltopdf call for ``res_ids``, split per record:
-        {res_id: (pdf, "pdf")} for the records found in the result."""
-        report_sudo = self._get_report(report)
-        context = {"force_report_rendering": True}
-        html = self.with_context(**context)._render_qweb_html(report, res_ids)[0]
-        bodies, html_ids, header, footer, paper_args = report_sudo.with_context(
-            **context
-        )._prepare_html(html, report_model=report_sudo.model)
-        if not bodies or None in html_ids:
-            raise ValueError("the report's pages do not name their records")
-        parts = [(bodies, html_ids)]
-        if len(html_ids) >= PARALLEL_MIN_RECORDS and (os.cpu_count() or 1) > 1:
-            half = len(html_ids) // 2
-            parts = [(bodies[:half], html_ids[:half]), (bodies[half:], html_ids[half:])]
-        pdfs = self._run_wkhtmltopdf_at_once(
-            [_one_document(*part) for part in parts],
-            report_ref=report,
-            header=header,
-            footer=footer,
-            specific_paperformat_args=paper_args,
-        )
-        documents = {}
-        for pdf in pdfs:
-            documents.update(_split_by_marker(pdf))
-        return documents
+        """wkhtmltopdf calls for ``res_ids``, each split per record:
+        {res_id: (pdf, "pdf")} for the records found in the results.
 
-    @api.model
-    def _run_wkhtmltopdf_at_once(self, documents, **options):
-        """One wkhtmltopdf process per HTML document, run side by side: the
-        process uses one core and the server waits for it. Each runs from a
-        thread with a cursor of its own (Odoo reads the paper format and the
-        print delay there). Returns the PDFs in the order of ``documents``."""
-        if len(documents) == 1 or odoo_module.current_test:
-            # a test serves every cursor from its own, under one lock: the
-            # threads would wait for the test that waits for them
-            return [
-                self._run_wkhtmltopdf([document], **options) for document in documents
-            ]
+        The records are rendered in chunks, each chunk's HTML by this process
+        and its PDF by a wkhtmltopdf process, two at once on two cores: the
+        engines print a chunk while the HTML of the next one is rendered, and
+        each one's delay for the page's scripts passes while the others work.
+        A chunk that fails leaves its records to be rendered one by one.
+        """
+        report_sudo = self._get_report(report).with_context(force_report_rendering=True)
+        engines = 1
+        if len(res_ids) >= PARALLEL_MIN_RECORDS and (os.cpu_count() or 1) > 1:
+            engines = 2
+        chunk_count = max(engines, math.ceil(len(res_ids) / RECORDS_PER_ENGINE))
+        chunk_size = math.ceil(len(res_ids) / chunk_count)
         uid, context, su = self.env.uid, self.env.context, self.env.su
 
-        def run(document):
-            with self.pool.cursor() as cr:
-                env = api.Environment(cr, uid, context, su=su)
-                return env["ir.actions.report"]._run_wkhtmltopdf([document], **options)
+        def print_document(document, **options):
+            if odoo_module.current_test:
+                # a test serves every cursor from its own, under one lock: its
+                # documents are printed at once, in its thread and cursor
+                pdf = self._run_wkhtmltopdf([document], **options)
+            else:
+                with self.pool.cursor() as cr:
+                    env = api.Environment(cr, uid, context, su=su)
+                    pdf = env["ir.actions.report"]._run_wkhtmltopdf(
+                        [document], **options
+                    )
+            return _split_by_marker(pdf)
 
-        with ThreadPoolExecutor(max_workers=len(documents)) as executor:
-            return list(executor.map(run, documents))
+        documents = {}
+        executor = (
+            _PrintNow()
+            if odoo_module.current_test
+            else ThreadPoolExecutor(max_workers=engines)
+        )
+        with executor:
+            printing = []
+            for start in range(0, len(res_ids), chunk_size):
+                chunk = res_ids[start : start + chunk_size]
+                html = report_sudo._render_qweb_html(report, chunk)[0]
+                bodies, html_ids, header, footer, paper_args = (
+                    report_sudo._prepare_html(html, report_model=report_sudo.model)
+                )
+                if not bodies or None in html_ids:
+                    raise ValueError("the report's pages do not name their records")
+                printing.append(
+                    executor.submit(
+                        print_document,
+                        _one_document(bodies, html_ids),
+                        report_ref=report,
+                        header=header,
+                        footer=footer,
+                        specific_paperformat_args=paper_args,
+                    )
+                )
+            for future in printing:
+                try:
+                    documents.update(future.result())
+                except (PdfReadError, UserError, ValueError) as error:
+                    _logger.warning("A chunk of a batch failed: %s", error)
+        return documents
+
+
+class _PrintNow:
+    """An executor that runs what it is given at once, in this thread."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        return False
+
+    def submit(self, function, *args, **kwargs):
+        future = Future()
+        try:
+            future.set_result(function(*args, **kwargs))
+        except Exception as error:  # noqa: BLE001 - raised by the future's result()
+            future.set_exception(error)
+        return future
 
 
 def _one_document(bodies, res_ids):
