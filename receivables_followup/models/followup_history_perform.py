@@ -20,6 +20,29 @@ class FollowupHistoryPerform(models.AbstractModel):
     _name = "followup.history.perform"
     _description = "Follow-up Action: Performing"
 
+    def _take_pending(self, companies, limit):
+        """Up to ``limit`` pending actions of ``companies``, oldest first, that
+        no other worker holds, locked for this transaction: two cron workers
+        share the day's actions batch by batch (``SKIP LOCKED``: neither waits
+        for the other) and never perform one twice."""
+        if not companies:
+            return self.browse()
+        self.flush_model(["state", "company_id"])
+        self.env.cr.execute(
+            SQL(
+                """
+                SELECT id FROM followup_history
+                 WHERE state = 'pending' AND company_id IN %s
+                 ORDER BY id
+                 LIMIT %s
+                   FOR UPDATE SKIP LOCKED
+                """,
+                tuple(companies.ids),
+                limit,
+            )
+        )
+        return self.browse([action_id for (action_id,) in self.env.cr.fetchall()])
+
     def _perform(self, origin="cron", messages=None):
         """Perform these actions, channel by channel, in the current transaction.
 

@@ -1,3 +1,4 @@
+import functools
 import logging
 from datetime import timedelta
 
@@ -10,6 +11,7 @@ from odoo.tools import SQL
 from odoo.tools.misc import format_date
 from odoo.tools.pdf import merge_pdf
 
+from ..services.locks import retry_on_concurrency
 from ..services.planner import InvoiceRow, plan_actions
 from ..services.status import ESCALATING
 
@@ -19,6 +21,8 @@ _logger = logging.getLogger(__name__)
 DEFAULT_BATCH_SIZE = 500
 #: customers planned together; planning holds one slice of invoices in memory
 PLAN_PARTNER_SLICE = 1000
+#: what the follow-up's scheduled actions run, one per cron worker
+FOLLOWUP_JOB_CODE = "model._cron_run_followup()"
 #: bus notification of runs that changed (see static/src/js/followup_run_list.js)
 RUN_UPDATED = "receivables_followup/run_updated"
 
@@ -43,7 +47,7 @@ class FollowupRun(models.Model):
     )
     state = fields.Selection(
         [
-            ("planned", "Planned"),
+            ("planned", "Planning"),
             ("running", "Running"),
             ("done", "Done"),
         ],
@@ -67,6 +71,9 @@ class FollowupRun(models.Model):
     )
     started_at = fields.Datetime(readonly=True)
     finished_at = fields.Datetime(readonly=True)
+    #: the last customer (commercial partner id) planned: the planning goes on
+    #: after it, a slice of customers per committed call
+    plan_cursor = fields.Integer(readonly=True, copy=False)
 
     _sql_constraints = [
         (
@@ -104,27 +111,48 @@ class FollowupRun(models.Model):
     def _cron_run_followup(self, batch_size=None):
         """Scheduled action: one unit of work per call, then report progress.
 
-        A call either plans today's run of the companies that have none yet, or
-        performs one batch of pending actions. Odoo's cron runner commits after each
-        call and calls again while work remains: the plan is committed before anything
-        is performed, a crash loses at most the batch in flight, and that batch left
-        nothing behind (neither its history nor its emails).
+        A call plans one slice of customers of a run still being planned (today's
+        runs of the companies that have none are started first), or performs one
+        batch of pending actions. Odoo's cron runner commits after each call and
+        calls again while work remains: each slice's plan is committed before its
+        actions are performed, a crash loses at most the call in flight, and that
+        call left nothing behind (neither its history nor its emails).
+
+        Several scheduled actions call this method (one per cron worker, see
+        ``data/ir_cron_data.xml``): each call takes a run to plan, or a batch of
+        actions, that no other worker holds, and the worker planning a slice
+        wakes the others to perform it. Concurrency errors (a user writing an
+        invoice the batch writes, two workers on one customer) roll the call
+        back and retry it, as Odoo retries a request.
 
         :returns: (done, remaining) as reported to ``ir.cron._notify_progress``
         """
-        companies = self.env["res.company"].search([])
-        planned = self._todays_runs(companies)
-        new_runs = self._plan_companies(companies - planned.company_id, origin="cron")
-        planned_count = sum(new_runs.mapped("planned_count"))
-        if planned_count:
-            done = planned_count
-            remaining = self.env["followup.history"].search_count(
-                [("state", "=", "pending"), ("company_id", "in", companies.ids)]
-            )
-        else:
-            done, remaining = self._perform_pending(companies, batch_size=batch_size)
+        done, remaining = retry_on_concurrency(
+            self.env, functools.partial(self._run_followup_step, batch_size)
+        )
         self.env["ir.cron"]._notify_progress(done=done, remaining=remaining)
         return done, remaining
+
+    @api.model
+    def _run_followup_step(self, batch_size=None):
+        """One unit of the scheduled follow-up: (done, remaining)."""
+        companies = self.env["res.company"].search([])
+        runs = self._todays_runs(companies)
+        for company in companies - runs.company_id:
+            runs |= self._start_run(company, company._followup_today())
+        planning = runs.filtered(
+            lambda run: run.state == "planned"
+        )._lock_for_planning()
+        if planning:
+            examined = planning._plan_next_slice()
+            self._wake_followup_workers()
+            pending = self.env["followup.history"].search_count(
+                [("state", "=", "pending"), ("company_id", "in", companies.ids)]
+            )
+            # a slice, even one without a customer left, moves its run on
+            still_planning = runs.filtered(lambda run: run.state == "planned")
+            return max(examined, 1), pending + len(still_planning)
+        return self._perform_pending(companies, batch_size=batch_size)
 
     @api.model
     def _replay_past_days(self, company_id, days_ago):
@@ -216,28 +244,39 @@ class FollowupRun(models.Model):
 
     @api.model
     def action_run_followup(self):
-        """ "Run Follow-up" menu: plan today's run of the user's selected companies.
+        """ "Run Follow-up" menu: start today's run of the user's selected
+        companies and plan its first slice of customers.
 
-        The plan is committed with this request; the scheduled action is triggered
-        to perform it in batches, so no user request holds one long transaction
-        over every reminder, and only the cron worker (which holds the cron lock)
-        ever performs pending actions.
+        The scheduled actions are woken to plan the rest and perform it in
+        batches, so no user request holds one long transaction over every
+        reminder, and only cron workers ever perform pending actions.
         """
         if not self.env.user.has_group("receivables_followup.group_followup_user"):
             raise AccessError(_("Only follow-up users can run the follow-up."))
         # sudo: runs and their actions are the engine's records, never written by
         # users; the user only asks for the companies it works in.
-        runs = self.sudo()._plan_companies(self.env.companies, origin="manual")
+        Run = self.sudo()
+        runs = Run._todays_runs(self.env.companies)
+        for company in self.env.companies - runs.company_id:
+            runs |= Run._start_run(company, company._followup_today())
+        # the first slice now, so that a small company's run is planned when the
+        # list opens; a worker that holds the run plans it instead
+        planning = runs.filtered(
+            lambda run: run.state == "planned"
+        )._lock_for_planning()
+        if planning:
+            planning._plan_next_slice(origin="manual")
         if runs.filtered(lambda run: run.state != "done"):
-            # sudo: follow-up users may not read ir.cron; triggering only asks the
-            # cron worker to run the follow-up job soon.
-            self.env.ref("receivables_followup.ir_cron_followup_run").sudo()._trigger()
+            Run._wake_followup_workers()
         return {
             "type": "ir.actions.act_window",
             "name": _("Follow-up Runs"),
             "res_model": "followup.run",
             "view_mode": "list,form",
-            "domain": [("id", "in", runs.ids)],
+            "domain": [
+                ("company_id", "in", self.env.companies.ids),
+                ("date", "in", list(set(self.env.companies._followup_days().values()))),
+            ],
         }
 
     # ------------------------------------------------------------------
@@ -258,8 +297,8 @@ class FollowupRun(models.Model):
 
     @api.model
     def _plan_companies(self, companies, origin="cron"):
-        """Plan the run of each company that has none for its follow-up day;
-        return the runs of the day."""
+        """Plan the whole run of each company that has none for its follow-up
+        day, in this transaction; return the runs of the day."""
         runs = self._todays_runs(companies)
         for company in companies - runs.company_id:
             runs |= self._plan_company(company, company._followup_today(), origin)
@@ -267,94 +306,174 @@ class FollowupRun(models.Model):
 
     @api.model
     def _plan_company(self, company, today, origin):
-        """Plan today's run of ``company``, a slice of customers at a time.
+        """Plan the whole run of ``company`` on ``today``, slice after slice."""
+        run = self._start_run(company, today)
+        while run.state == "planned":
+            run._plan_next_slice(origin)
+        return run
 
-        Each slice is read, planned and stored with a few set-based statements and
-        then dropped, so planning holds at most one slice of invoices in memory
-        whatever the number of invoices. A customer's invoices are always planned
-        together: its net position and its grouping per level need all of them.
+    @api.model
+    def _start_run(self, company, today):
+        """Start the run of ``company`` on ``today``, to be planned; an empty
+        recordset when another worker started it meanwhile (the run is unique
+        per company and day)."""
+        self.env["account.move"]._followup_refresh_statuses([company.id], today)
+        try:
+            with self.env.cr.savepoint():
+                return self.create(
+                    {
+                        "company_id": company.id,
+                        "date": today,
+                        "state": "planned",
+                        "started_at": fields.Datetime.now(),
+                    }
+                )
+        except (psycopg2.errors.UniqueViolation, psycopg2.errors.SerializationFailure):
+            return self.browse()
+
+    def _lock_for_planning(self):
+        """The first of these runs no other worker is planning, locked for this
+        transaction; an empty recordset when each is held (``SKIP LOCKED``: a
+        worker never waits for another, it performs what is planned instead)."""
+        if not self:
+            return self
+        self.flush_recordset()
+        try:
+            with self.env.cr.savepoint(flush=False):
+                self.env.cr.execute(
+                    SQL(
+                        """
+                        SELECT id FROM followup_run
+                         WHERE id IN %s AND state = 'planned'
+                         ORDER BY id
+                         LIMIT 1
+                           FOR UPDATE SKIP LOCKED
+                        """,
+                        tuple(self.ids),
+                    )
+                )
+                row = self.env.cr.fetchone()
+        except psycopg2.errors.SerializationFailure:
+            # another worker planned a slice since this transaction began
+            return self.browse()
+        run = self.browse(row[0] if row else [])
+        run.invalidate_recordset()
+        return run
+
+    def _plan_next_slice(self, origin="cron"):
+        """Plan the next slice of customers of this run and store it; the run
+        is running (or done) when no customer is left. Returns the number of
+        customers examined.
+
+        The slice is read, planned and stored with a few set-based statements
+        and then dropped: planning holds at most one slice of invoices in memory
+        whatever the number of invoices. A customer's invoices are always
+        planned together: its net position and its grouping per level need all
+        of them.
         """
-        moves = self.env["account.move"]
-        moves._followup_refresh_statuses([company.id], today)
-        run = self.create(
-            {
-                "company_id": company.id,
-                "date": today,
-                "state": "planned",
-                "started_at": fields.Datetime.now(),
-            }
+        self.ensure_one()
+        company, today = self.company_id, self.date
+        partner_ids, more = self._planning_partner_slice(
+            company, today, self.plan_cursor
         )
+        values = {}
+        if partner_ids:
+            planned, covered, below_minimum = self._plan_partners(partner_ids, origin)
+            values.update(
+                plan_cursor=partner_ids[-1],
+                planned_count=self.planned_count + planned,
+                covered_partner_count=self.covered_partner_count + covered,
+                below_minimum_count=self.below_minimum_count + below_minimum,
+            )
+        if not more:
+            planned = values.get("planned_count", self.planned_count)
+            values.update(
+                plan_cursor=0,
+                state="running" if planned else "done",
+                finished_at=False if planned else fields.Datetime.now(),
+            )
+            _logger.info(
+                "Follow-up of %s for company %s: %s actions planned",
+                today,
+                company.id,
+                planned,
+            )
+        self.write(values)
+        return len(partner_ids)
+
+    def _plan_partners(self, partner_ids, origin):
+        """Plan and store this run's actions for ``partner_ids``; return the
+        numbers of actions planned, of customers covered by their credits and
+        of customers held back by the minimum amount."""
+        company, today = self.company_id, self.date
+        moves = self.env["account.move"]
         default_policy = self.env["followup.policy"]._default_for_company(company)
         policies = self.env["followup.policy"].search([("company_id", "=", company.id)])
-        levels = policies._engine_levels()
-        formal_level_ids = set(policies.level_ids.filtered("is_formal_notice").ids)
-        letter_level_ids = set(policies.level_ids.filtered("print_letter").ids)
-        digits = {
-            currency.id: currency.decimal_places
-            for currency in self.env["res.currency"].search([])
-        }
         History = self.env["followup.history"]
-        run_id = run.id
-        planned = covered = below_minimum = 0
-        for partner_ids in self._planning_partner_slices(company, today):
-            rows, manual_partners = self._planning_rows(
-                company, today, partner_ids, default_policy.id
-            )
-            credits, credits_by_currency = self._partner_credits(company, partner_ids)
-            plan = plan_actions(
-                today,
-                rows,
-                levels,
-                credits=credits,
-                manual_partners=manual_partners,
-                credits_by_currency=credits_by_currency,
-                digits=digits,
-            )
-            History._hold_letters_without_address(plan, letter_level_ids)
-            History._create_from_plan(
+        rows, manual_partners = self._planning_rows(
+            company, today, partner_ids, default_policy.id
+        )
+        credits, credits_by_currency = self._partner_credits(company, partner_ids)
+        plan = plan_actions(
+            today,
+            rows,
+            policies._engine_levels(),
+            credits=credits,
+            manual_partners=manual_partners,
+            credits_by_currency=credits_by_currency,
+            digits={
+                currency.id: currency.decimal_places
+                for currency in self.env["res.currency"].search([])
+            },
+        )
+        History._hold_letters_without_address(
+            plan, set(policies.level_ids.filtered("print_letter").ids)
+        )
+        History._create_from_plan(
+            company,
+            today,
+            self,
+            plan,
+            origin,
+            History._legal_amounts_of_plan(
                 company,
                 today,
-                self.browse(run_id),
                 plan,
-                origin,
-                History._legal_amounts_of_plan(
-                    company, today, plan, rows, formal_level_ids
-                ),
-            )
-            # The invoices of the planned actions have their next date written
-            # with the action: when it is performed, or marked for review.
-            in_actions = {
-                move_id for action in plan.actions for move_id in action.invoice_ids
-            }
-            moves._followup_write_next_dates(
-                {
-                    move_id: day
-                    for move_id, day in plan.next_dates.items()
-                    if move_id not in in_actions
-                }
-            )
-            planned += len(plan.actions)
-            covered += len(plan.skipped_covered)
-            below_minimum += plan.below_minimum
-            # Nothing of a slice is needed once it is stored.
-            self.env.invalidate_all()
-        run = self.browse(run_id)
-        run.write(
+                rows,
+                set(policies.level_ids.filtered("is_formal_notice").ids),
+            ),
+        )
+        # The invoices of the planned actions have their next date written with
+        # the action: when it is performed, or marked for review.
+        in_actions = {
+            move_id for action in plan.actions for move_id in action.invoice_ids
+        }
+        moves._followup_write_next_dates(
             {
-                "planned_count": planned,
-                "covered_partner_count": covered,
-                "below_minimum_count": below_minimum,
-                "state": "running" if planned else "done",
-                "finished_at": False if planned else fields.Datetime.now(),
+                move_id: day
+                for move_id, day in plan.next_dates.items()
+                if move_id not in in_actions
             }
         )
-        _logger.info(
-            "Follow-up of %s for company %s: %s actions planned",
-            today,
-            company.id,
-            planned,
+        # Nothing of a slice is needed once it is stored.
+        self.env.invalidate_all()
+        return len(plan.actions), len(plan.skipped_covered), plan.below_minimum
+
+    @api.model
+    def _wake_followup_workers(self):
+        """Ask Odoo's cron runner to run the follow-up's scheduled actions now
+        (all but the one running this call): the other workers perform what
+        was just planned."""
+        # sudo: follow-up users may not read ir.cron; triggering only asks the
+        # cron workers to run the follow-up soon
+        jobs = (
+            self.env["ir.cron"]
+            .sudo()
+            .search([("ir_actions_server_id.code", "=", FOLLOWUP_JOB_CODE)])
         )
-        return run
+        running = jobs.browse(self.env.context.get("cron_id"))
+        for job in (jobs - running).filtered("active"):
+            job._trigger()
 
     @api.model
     def _send_next_now(self, company, partners):
@@ -440,8 +559,9 @@ class FollowupRun(models.Model):
         )
 
     @api.model
-    def _planning_partner_slices(self, company, today):
-        """Yield the customers with invoices that may escalate, by slices."""
+    def _planning_partner_slice(self, company, today, after):
+        """The next customers with invoices that may escalate, after the
+        customer ``after``: (ids, whether more follow)."""
         self.env["account.move"].flush_model()
         self.env["followup.history"].flush_model()
         self.env.cr.execute(
@@ -450,14 +570,17 @@ class FollowupRun(models.Model):
                 SELECT DISTINCT m.commercial_partner_id
                   FROM account_move m
                  WHERE %s
+                   AND m.commercial_partner_id > %s
                  ORDER BY 1
+                 LIMIT %s
                 """,
                 self._planning_filter(company, today),
+                after,
+                PLAN_PARTNER_SLICE + 1,
             )
         )
         partner_ids = [partner_id for (partner_id,) in self.env.cr.fetchall()]
-        for start in range(0, len(partner_ids), PLAN_PARTNER_SLICE):
-            yield partner_ids[start : start + PLAN_PARTNER_SLICE]
+        return partner_ids[:PLAN_PARTNER_SLICE], len(partner_ids) > PLAN_PARTNER_SLICE
 
     @api.model
     def _planning_rows(self, company, today, partner_ids, default_policy_id):
@@ -577,7 +700,7 @@ class FollowupRun(models.Model):
         actions are performed one by one, each in its own savepoint: the ones that
         still fail are marked failed (their invoices are planned again on the next
         day's run) instead of blocking the queue forever. Database concurrency errors
-        are not caught: the whole call is retried by the cron runner.
+        are not caught: the scheduled action retries the whole call.
         """
         batch_size = batch_size or int(
             self.env["ir.config_parameter"]
@@ -586,7 +709,7 @@ class FollowupRun(models.Model):
         )
         History = self.env["followup.history"]
         domain = [("state", "=", "pending"), ("company_id", "in", companies.ids)]
-        batch = History.search(domain, limit=batch_size, order="id")
+        batch = History._take_pending(companies, batch_size)
         if batch:
             try:
                 with self.env.cr.savepoint():
@@ -600,8 +723,12 @@ class FollowupRun(models.Model):
                     action._perform_isolated(origin)
         remaining = History.search_count(domain)
         if not remaining:
+            # a run still being planned has more to come
             finished = self.search(
-                [("company_id", "in", companies.ids), ("state", "!=", "done")]
+                [
+                    ("company_id", "in", companies.ids),
+                    ("state", "=", "running"),
+                ]
             )
             finished.write({"state": "done", "finished_at": fields.Datetime.now()})
             finished._notify_updated()

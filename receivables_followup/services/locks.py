@@ -1,8 +1,21 @@
 """Row locks for the queues worked by scheduled actions (the outbox of agency
-requests, the inbox of agency callbacks): a worker takes a record only when no
-other worker holds it and it still waits for work."""
+requests, the inbox of agency callbacks, the follow-up's actions): a worker
+takes a record only when no other worker holds it and it still waits for work;
+a call that meets another worker's writes is retried."""
 
+import logging
+import random
+import time
+
+from psycopg2 import errorcodes
+
+from odoo.service.model import (
+    MAX_TRIES_ON_CONCURRENCY_FAILURE,
+    PG_CONCURRENCY_EXCEPTIONS_TO_RETRY,
+)
 from odoo.tools import SQL
+
+_logger = logging.getLogger(__name__)
 
 
 def lock_waiting(record, states):
@@ -25,3 +38,34 @@ def lock_waiting(record, states):
         return False
     record.invalidate_recordset()
     return True
+
+
+def retry_on_concurrency(env, step, tries=MAX_TRIES_ON_CONCURRENCY_FAILURE):
+    """Call ``step()`` until it ends without a concurrency error, as Odoo
+    retries a request (``odoo.service.model.retrying``): roll the transaction
+    back, wait a random while, growing with each try, and call again with a new
+    snapshot. Nothing is committed here: a scheduled action's runner commits
+    after the call.
+
+    A cron worker's call fails this way when another worker or a user wrote
+    what the call writes since its transaction began; without the retry, Odoo
+    would take the failure for the job's and leave its work to the next day.
+    """
+    for attempt in range(1, tries + 1):
+        try:
+            return step()
+        except PG_CONCURRENCY_EXCEPTIONS_TO_RETRY as error:
+            env.cr.rollback()
+            env.reset()
+            env.registry.reset_changes()
+            if attempt == tries:
+                raise
+            wait = random.uniform(0.0, 2**attempt)
+            _logger.info(
+                "%s, %s tries left, trying again in %.2f s",
+                errorcodes.lookup(error.pgcode),
+                tries - attempt,
+                wait,
+            )
+            time.sleep(wait)
+    raise RuntimeError("unreachable")
