@@ -1,0 +1,638 @@
+"""Crash recovery: a real Odoo process killed (SIGKILL) in the middle of its work,
+then restarted, finishes that work exactly once.
+
+Each scenario drives the addon's own scheduled action from an ``odoo-bin shell``
+script, as Odoo's cron runner calls it (call, commit, again while work remains).
+The script prints progress markers (``RF_MARK name {json}``); the test waits for
+the marker of the kill point and kills the process there, without guessing at
+timings. Where the kill must land inside a transaction, the script stops at a
+real point of the work (after it wrote, before it committed) and waits to be
+killed; where it must land inside an HTTP call, the agency sandbox is made slow
+by its fault injection and the test kills Odoo once the sandbox holds the
+request. Before each kill the test reads ``pg_stat_activity``: a backend with a
+transaction id is a transaction that had written, lost with the process.
+
+1. The follow-up run: killed while planning, between committed batches and in a
+   batch (emails queued, invoices stamped, not committed); the counts after the
+   restarts equal those of an uninterrupted run on a copy of the same data.
+2. The outbox of hand-offs to the agency (the sandbox, a real HTTP server):
+   killed while the sandbox held a case creation (which it completed after Odoo
+   died), after the sandbox answered and before Odoo committed (the retry is
+   replayed by its idempotency key), and the same with the sandbox's idempotency
+   record expired (the retry finds the case by its creditor reference). The
+   sandbox holds one case per Odoo case.
+3. The inbox of agency callbacks (delivered by the sandbox to a real Odoo
+   server, stored, then applied by the scheduled action): killed after an
+   event's payments were booked, and while Odoo read a case from the agency.
+   Every payment at the agency is booked once.
+4. The import of agency report files from a report folder: killed while a
+   file's payments were being booked, after a file was moved to done/, and
+   before it was moved. Every row is applied once.
+
+Each scenario prints what was killed when and the counts before and after.
+Sizes: ``RF_CRASH_SCALE`` (default 1) multiplies them.
+"""
+
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from datetime import date
+from pathlib import Path
+
+import psycopg2
+import pytest
+import requests
+
+REPO = Path(__file__).resolve().parents[1]
+BENCH = REPO / "bench"
+RESULT = "RF_RESULT "
+MARK = "RF_MARK "
+
+sys.path.insert(0, str(REPO))
+from agency_sandbox.testing import SandboxProcess  # noqa: E402
+
+SCALE = float(os.environ.get("RF_CRASH_SCALE", "1"))
+#: bench customers and their open invoices (3 each), made in SQL
+CUSTOMERS = max(40, int(150 * SCALE))
+#: follow-up actions performed per call of the scheduled action
+FOLLOWUP_BATCH = max(5, int(15 * SCALE))
+#: debtors handed to the agency, and the payments the agency collects on each case
+DEBTORS = max(6, int(16 * SCALE))
+PAYMENTS_PER_CASE = 2
+#: report files dropped in the agency's folder, and payment rows in each
+REPORT_FILES = 4
+REPORT_ROWS = max(20, int(60 * SCALE))
+#: how long the sandbox holds a request it was told to slow down, in seconds
+SLOW = 6.0
+#: how long a script waits at a kill point before giving up (it is killed long before)
+HOLD = 300
+PROCESS_TIMEOUT = 600
+
+# ----------------------------------------------------------------------
+# the shell scripts
+# ----------------------------------------------------------------------
+PRELUDE = r"""
+import json, sys, time
+sys.path.insert(0, BENCH)
+
+def mark(name, **data):
+    print("RF_MARK " + name + " " + json.dumps(data, default=str), flush=True)
+
+def hold(name, **data):
+    # the kill point: what this transaction wrote is sent to the database, not
+    # committed; the test kills the process while it waits here
+    env.flush_all()
+    mark(name, **data)
+    time.sleep(HOLD)
+    raise SystemExit(f"{name}: not killed")
+
+def result(**data):
+    print("RF_RESULT " + json.dumps(data, default=str), flush=True)
+"""
+
+SEED = r"""
+from followup_worker import mode_seed
+seed = mode_seed(env, None)
+env.cr.commit()
+result(**seed)
+"""
+
+FOLLOWUP = r"""
+Run = env["followup.run"]
+History = type(env["followup.history"])
+stop, at = PARAMS.get("stop"), PARAMS.get("at")
+calls = [0]
+
+if stop == "planning":
+    plan_original = History._create_from_plan
+
+    def _create_from_plan(self, *args, **kwargs):
+        actions = plan_original(self, *args, **kwargs)
+        hold("planning", actions_planned=len(actions))
+        return actions
+
+    History._create_from_plan = _create_from_plan
+
+if stop == "in_batch":
+    stamp_original = History._mark_invoices_performed
+
+    def _mark_invoices_performed(self):
+        done = stamp_original(self)
+        if calls[0] + 1 >= at:
+            hold("in_batch", actions_in_batch=len(self))
+        return done
+
+    History._mark_invoices_performed = _mark_invoices_performed
+
+while True:
+    done, remaining = Run._cron_run_followup(batch_size=PARAMS["batch"])
+    env.cr.commit()
+    env.invalidate_all()
+    calls[0] += 1
+    mark("committed", call=calls[0], done=done, remaining=remaining)
+    if stop == "between" and calls[0] >= at:
+        hold("between", calls=calls[0], remaining=remaining)
+    if not remaining:
+        break
+    if not done:
+        raise SystemExit(f"the follow-up made no progress, {remaining} pending")
+result(calls=calls[0])
+"""
+
+AGENCY_SETUP = r"""
+from types import SimpleNamespace
+import requests
+from handoff_worker import give_addresses, spread_tied_due_dates
+from webhook_worker import booking_setup, create_agency
+
+give_addresses(env)
+spread_tied_due_dates(env)
+agency = create_agency(env, SimpleNamespace(**PARAMS)).sudo()
+booking_setup(env, agency)
+# the sandbox delivers its callbacks to this agency's address on the Odoo server
+subscription = requests.post(
+    PARAMS["base_url"] + "/webhooks",
+    headers={"XApiKey": PARAMS["api_key"]},
+    json={
+        "url": f"http://127.0.0.1:{PARAMS['http_port']}"
+        f"/receivables_followup/agency/{agency.id}/webhook",
+        "events": PARAMS["events"],
+        "isTestMode": True,
+    },
+    timeout=30,
+)
+subscription.raise_for_status()
+agency.webhook_secret = subscription.json()["secret"]
+env.cr.commit()
+
+admin = env.ref("base.user_admin")
+uenv = env(user=admin.id, context={"allowed_company_ids": [admin.company_id.id]})
+moves = uenv["account.move"].search(
+    [("partner_id.ref", "=like", "BENCH%"), ("move_type", "=", "out_invoice"),
+     ("state", "=", "posted")],
+    order="partner_id, id",
+)
+debtors = sorted(set(moves.commercial_partner_id.ids))[: PARAMS["debtors"]]
+Wizard = uenv["followup.handoff.wizard"]
+for start in range(0, len(debtors), 8):
+    chunk = set(debtors[start : start + 8])
+    wizard = Wizard.browse(Wizard._open_for(
+        moves.filtered(lambda move: move.commercial_partner_id.id in chunk)
+    )["res_id"])
+    if wizard.preview_message:
+        raise SystemExit(f"preview failed: {wizard.preview_message}")
+    wizard.action_confirm()
+    env.cr.commit()
+result(agency_id=agency.id)
+"""
+
+OUTBOX = r"""
+import requests
+from odoo.addons.receivables_followup.services.debitura import client
+
+Request = env["followup.agency.request"]
+stop, at = PARAMS.get("stop"), PARAMS.get("at")
+posts = [0]
+create_original = client.DebituraClient.create_case
+
+def create_case(self, body, idempotency_key):
+    posts[0] += 1
+    if stop == "in_http" and posts[0] == at:
+        # the sandbox holds the next case creation SLOW seconds after it reserved
+        # its idempotency key, then creates the case and answers
+        requests.post(
+            PARAMS["base_url"] + "/_sandbox/faults",
+            json={"kind": "latency", "method": "POST", "path": "/cases",
+                  "seconds": PARAMS["slow"], "count": 1},
+            timeout=30,
+        ).raise_for_status()
+        mark("in_http", reference=body["creditorReference"], key=idempotency_key)
+    answer = create_original(self, body, idempotency_key)
+    if stop == "answered" and posts[0] == at:
+        hold("answered", reference=body["creditorReference"], case=answer.get("id"))
+    return answer
+
+client.DebituraClient.create_case = create_case
+
+calls = 0
+while True:
+    done, remaining = Request._cron_send_requests(batch_size=PARAMS["batch"])
+    env.cr.commit()
+    env.invalidate_all()
+    calls += 1
+    mark("committed", call=calls, done=done, remaining=remaining)
+    if not remaining:
+        break
+    if not done:
+        raise SystemExit(f"the outbox made no progress, {remaining} due")
+result(calls=calls)
+"""
+
+INBOX = r"""
+import requests
+
+Event = env["followup.agency.event"]
+Case = type(env["followup.agency.case"])
+stop, at = PARAMS.get("stop"), PARAMS.get("at")
+synced = [0]
+sync_original = Case._sync_agency_payments
+
+def _sync_agency_payments(self, payments):
+    synced[0] += 1
+    outcome = sync_original(self, payments)
+    if stop == "booked" and synced[0] == at:
+        hold("booked", case=self.creditor_reference, payments=len(payments))
+    return outcome
+
+Case._sync_agency_payments = _sync_agency_payments
+
+if stop == "in_http":
+    agency_original = type(env["followup.agency"])._agency_process_event
+    processed = [0]
+
+    def _agency_process_event(self, event):
+        processed[0] += 1
+        if processed[0] == at:
+            requests.post(
+                PARAMS["base_url"] + "/_sandbox/faults",
+                json={"kind": "latency", "method": "GET", "path": "/cases/*/payments",
+                      "seconds": PARAMS["slow"], "count": 1},
+                timeout=30,
+            ).raise_for_status()
+            mark("in_http", event=event.event_id, type=event.event_type)
+        return agency_original(self, event)
+
+    type(env["followup.agency"])._agency_process_event = _agency_process_event
+
+calls = 0
+while True:
+    done, remaining = Event._cron_process_events(batch_size=PARAMS["batch"])
+    env.cr.commit()
+    env.invalidate_all()
+    calls += 1
+    mark("committed", call=calls, done=done, remaining=remaining)
+    if not remaining:
+        break
+    if not done:
+        raise SystemExit(f"the inbox made no progress, {remaining} received")
+result(calls=calls)
+"""
+
+IMPORT = r"""
+from odoo.addons.receivables_followup.models import followup_agency_import
+
+Agency = type(env["followup.agency"])
+Pending = followup_agency_import._PendingPayments
+stop, at = PARAMS.get("stop"), PARAMS.get("at")
+imported = [0]
+book_original = Pending._book
+move_original = Agency._move_report
+file_original = Agency._import_report_file
+
+def _import_report_file(self, path, *args, **kwargs):
+    imported[0] += 1
+    mark("importing", file=path.name, nth=imported[0])
+    return file_original(self, path, *args, **kwargs)
+
+def _book(self, rows):
+    booked = book_original(self, rows)
+    if stop == "booking" and imported[0] == at:
+        hold("booking", rows=len(rows))
+    return booked
+
+def _move_report(self, path, subfolder):
+    if stop == "before_move" and imported[0] == at:
+        hold("before_move", file=path.name)
+    target = move_original(self, path, subfolder)
+    if stop == "moved" and imported[0] == at:
+        hold("moved", file=path.name, to=str(target))
+    return target
+
+Agency._import_report_file = _import_report_file
+Pending._book = _book
+Agency._move_report = _move_report
+
+done = env["followup.agency"]._cron_import_report_folders()
+env.cr.commit()
+result(files=done)
+"""
+
+
+# ----------------------------------------------------------------------
+# processes and databases
+# ----------------------------------------------------------------------
+def odoo_command(database, *args):
+    odoo_bin = os.environ.get("ODOO_BIN") or str(
+        Path(os.environ["ODOO_ROOT"]) / "odoo-bin"
+    )
+    python = os.environ.get("RF_PYTHON", "python3")
+    addons = f"{Path(odoo_bin).parent / 'odoo' / 'addons'},{REPO}"
+    command = [
+        python,
+        odoo_bin,
+        *args,
+        "-d",
+        database,
+        f"--addons-path={addons}",
+        "--log-level=warn",
+    ]
+    if os.environ.get("RF_DATA_DIR"):
+        command.append(f"--data-dir={os.environ['RF_DATA_DIR']}")
+    return command
+
+
+def run_odoo(database, *args, timeout=PROCESS_TIMEOUT):
+    result = subprocess.run(
+        odoo_command(database, *args), capture_output=True, text=True, timeout=timeout
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-4000:]
+    return output
+
+
+def script(body, **params):
+    header = (
+        f"BENCH = {str(BENCH)!r}\nHOLD = {HOLD}\n"
+        f"PARAMS = json.loads({json.dumps(params)!r})\n"
+    )
+    return "import json\n" + header + PRELUDE + body
+
+
+class Stage:
+    """One Odoo shell process running a script: to its end, or killed at a
+    marker. ``marks`` are the markers it printed, ``killed`` the marker it was
+    killed at, ``writing`` whether it held a transaction that had written."""
+
+    def __init__(self, database, text):
+        self.database = database
+        self.text = text
+        self.marks = []
+        self.output = []
+        self.killed = None
+        self.writing = None
+        self.result = None
+
+    def run(self, kill_at=None, before_kill=None):
+        process = subprocess.Popen(
+            odoo_command(self.database, "shell", "--no-http"),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        watchdog = threading.Timer(PROCESS_TIMEOUT, process.kill)
+        watchdog.start()
+        try:
+            process.stdin.write(self.text)
+            process.stdin.close()
+            for line in process.stdout:
+                self.output.append(line)
+                if line.startswith(RESULT):
+                    self.result = json.loads(line[len(RESULT) :])
+                if not line.startswith(MARK):
+                    continue
+                name, _, data = line[len(MARK) :].partition(" ")
+                self.marks.append((name, json.loads(data)))
+                if name == kill_at:
+                    if before_kill:
+                        before_kill(self.marks[-1][1])
+                    self.writing = writing_transactions(self.database)
+                    os.kill(process.pid, signal.SIGKILL)
+                    process.wait()
+                    self.killed = self.marks[-1]
+                    wait_for_backends(self.database)
+                    return self
+            process.wait()
+        finally:
+            watchdog.cancel()
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+        tail = "".join(self.output[-60:])
+        assert kill_at is None, f"never reached {kill_at}:\n{tail}"
+        assert process.returncode == 0 and self.result is not None, tail
+        return self
+
+    def committed_marks(self):
+        return [data for name, data in self.marks if name == "committed"]
+
+
+def writing_transactions(database):
+    """How many backends of ``database`` (other than ours) are in a transaction
+    that has written (PostgreSQL gave it a transaction id)."""
+    with connect(database) as connection, connection.cursor() as cr:
+        cr.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = %s "
+            "AND pid <> pg_backend_pid() AND backend_xid IS NOT NULL",
+            [database],
+        )
+        return cr.fetchone()[0]
+
+
+def wait_for_backends(database, timeout=30):
+    """Wait until PostgreSQL noticed the killed process (its transaction rolled
+    back, its locks released)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with connect(database) as connection, connection.cursor() as cr:
+            cr.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = %s "
+                "AND pid <> pg_backend_pid()",
+                [database],
+            )
+            if not cr.fetchone()[0]:
+                return
+        time.sleep(0.1)
+    raise AssertionError(f"the killed process's backends still run on {database}")
+
+
+def connect(database):
+    connection = psycopg2.connect(dbname=database)
+    connection.autocommit = True
+    return connection
+
+
+def query(database, sql, params=None):
+    with connect(database) as connection, connection.cursor() as cr:
+        cr.execute(sql, params)
+        return cr.fetchall()
+
+
+def value(database, sql, params=None):
+    return query(database, sql, params)[0][0]
+
+
+def filestore(name):
+    data_dir = os.environ.get("RF_DATA_DIR")
+    return Path(data_dir) / "filestore" / name if data_dir else None
+
+
+def drop_db(name):
+    if os.environ.get("RF_CRASH_KEEP_DB"):
+        return
+    subprocess.run(["dropdb", "--if-exists", name], check=True)
+    store = filestore(name)
+    if store:
+        shutil.rmtree(store, ignore_errors=True)
+
+
+def copy_db(template, name):
+    subprocess.run(["dropdb", "--if-exists", name], check=True)
+    if filestore(name):
+        shutil.rmtree(filestore(name), ignore_errors=True)
+    subprocess.run(["createdb", "-T", template, name], check=True)
+    source, target = filestore(template), filestore(name)
+    if source and source.is_dir():
+        shutil.copytree(source, target)
+
+
+def db_name(suffix):
+    return f"{os.environ.get('RF_DB_PREFIX', 'rf_pytest_')}crash_{suffix}"
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def report(capsys, title, lines):
+    """The scenario's figures, on the terminal even when pytest captures."""
+    with capsys.disabled():
+        print(f"\n== crash recovery: {title}")
+        for line in lines:
+            print(f"   {line}")
+
+
+def describe(stage, committed=""):
+    name, data = stage.killed
+    where = "in a transaction that had written" if stage.writing else "between"
+    if not stage.writing:
+        where += " transactions (nothing uncommitted)"
+    return f"killed at '{name}' {json.dumps(data)}, {where}; {committed}".rstrip("; ")
+
+
+# ----------------------------------------------------------------------
+# fixtures
+# ----------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def base_db():
+    """The addon installed without demo data, the bench's seed (EUR company, a
+    policy without manual review nor letters) and CUSTOMERS customers with three
+    open invoices each, due 1 to 120 days ago, made in SQL by bench/datagen.py."""
+    name = db_name("base")
+    template = os.environ.get("RF_TEMPLATE_DB")
+    try:
+        if template:
+            copy_db(template, name)
+        else:
+            drop_db(name)
+            subprocess.run(["createdb", name], check=True)
+        run_odoo(
+            name,
+            "-i",
+            "receivables_followup",
+            "--without-demo=all",
+            "--stop-after-init",
+            "--http-port=0",
+        )
+        Stage(name, script(SEED)).run()
+        sys.path.insert(0, str(BENCH))
+        from datagen import generate
+
+        connection = psycopg2.connect(dbname=name)
+        try:
+            generate(connection, 3 * CUSTOMERS, CUSTOMERS, date.today(), "fresh")
+            with connection.cursor() as cr:
+                # the generator makes one customer in four French; the database
+                # has English only
+                cr.execute("UPDATE res_partner SET lang = 'en_US' WHERE lang <> 'en_US'")
+            connection.commit()
+        finally:
+            connection.close()
+        yield name
+    finally:
+        drop_db(name)
+
+
+# ----------------------------------------------------------------------
+# 1. the follow-up run
+# ----------------------------------------------------------------------
+FOLLOWUP_COUNTS = {
+    "runs": "SELECT count(*), sum(planned_count), string_agg(state, ',') "
+    "FROM followup_run",
+    "actions": "SELECT sum(n), string_agg(state || ' ' || n, ', ' ORDER BY state) "
+    "FROM (SELECT state, count(*) n FROM followup_history GROUP BY state) t",
+    "customers reminded twice": "SELECT count(*) FROM (SELECT 1 FROM "
+    "followup_history GROUP BY run_id, partner_id HAVING count(*) > 1) t",
+    "action lines": "SELECT count(*), sum(amount_claimed) FROM followup_history_line",
+    "emails queued": "SELECT count(*) FROM mail_mail",
+    "messages on customers": "SELECT count(*) FROM mail_message "
+    "WHERE model = 'res.partner'",
+    "messages on invoices": "SELECT count(*) FROM mail_message "
+    "WHERE model = 'account.move'",
+    "activities": "SELECT count(*) FROM mail_activity",
+    "invoices stamped today": "SELECT count(*) FROM account_move m JOIN followup_run r "
+    "ON r.date = m.followup_last_date",
+}
+
+
+def snapshot(database, queries):
+    return {
+        name: [str(value) for value in query(database, sql)[0]]
+        for name, sql in queries.items()
+    }
+
+
+def test_followup_run_killed_three_times_sends_everything_once(base_db, capsys):
+    control, crashed = db_name("followup_control"), db_name("followup")
+    copy_db(base_db, control)
+    copy_db(base_db, crashed)
+    try:
+        Stage(control, script(FOLLOWUP, batch=FOLLOWUP_BATCH)).run()
+        expected = snapshot(control, FOLLOWUP_COUNTS)
+        planned = int(expected["runs"][1])
+        assert planned > 3 * FOLLOWUP_BATCH, expected
+        assert expected["actions"][0] == str(planned), expected
+        assert expected["actions"][1] == f"done {planned}", expected
+
+        lines = [
+            f"{CUSTOMERS} customers, {3 * CUSTOMERS} invoices, {planned} actions "
+            f"planned, {FOLLOWUP_BATCH} per batch; uninterrupted run: {expected}"
+        ]
+        stages = [
+            ("planning", None),
+            ("between", 3),  # the plan and two batches committed
+            ("in_batch", 2),  # the second batch of this process, in flight
+        ]
+        for stop, at in stages:
+            stage = Stage(
+                crashed, script(FOLLOWUP, batch=FOLLOWUP_BATCH, stop=stop, at=at)
+            ).run(kill_at=stop)
+            counts = snapshot(crashed, FOLLOWUP_COUNTS)
+            lines.append(
+                describe(stage, f"{len(stage.committed_marks())} calls committed")
+                + f"; committed then: actions {counts['actions']}, emails "
+                f"{counts['emails queued']}"
+            )
+            if stop != "between":
+                assert stage.writing, "the kill did not hit a transaction at work"
+        last = Stage(crashed, script(FOLLOWUP, batch=FOLLOWUP_BATCH)).run()
+        after = snapshot(crashed, FOLLOWUP_COUNTS)
+        lines.append(
+            f"restarted: {len(last.committed_marks())} calls to finish; {after}"
+        )
+        report(capsys, "follow-up run", lines)
+        assert after == expected
+        assert after["customers reminded twice"] == ["0"]
+    finally:
+        drop_db(control)
+        drop_db(crashed)
