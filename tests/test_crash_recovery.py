@@ -149,7 +149,6 @@ result(calls=calls[0])
 
 AGENCY_SETUP = r"""
 from types import SimpleNamespace
-import requests
 from handoff_worker import give_addresses, spread_tied_due_dates
 from webhook_worker import booking_setup, create_agency
 
@@ -157,20 +156,6 @@ give_addresses(env)
 spread_tied_due_dates(env)
 agency = create_agency(env, SimpleNamespace(**PARAMS)).sudo()
 booking_setup(env, agency)
-# the sandbox delivers its callbacks to this agency's address on the Odoo server
-subscription = requests.post(
-    PARAMS["base_url"] + "/webhooks",
-    headers={"XApiKey": PARAMS["api_key"]},
-    json={
-        "url": f"http://127.0.0.1:{PARAMS['http_port']}"
-        f"/receivables_followup/agency/{agency.id}/webhook",
-        "events": PARAMS["events"],
-        "isTestMode": True,
-    },
-    timeout=30,
-)
-subscription.raise_for_status()
-agency.webhook_secret = subscription.json()["secret"]
 env.cr.commit()
 
 admin = env.ref("base.user_admin")
@@ -466,6 +451,11 @@ def query(database, sql, params=None):
         return cr.fetchall()
 
 
+def query_none(database, sql, params=None):
+    with connect(database) as connection, connection.cursor() as cr:
+        cr.execute(sql, params)
+
+
 def value(database, sql, params=None):
     return query(database, sql, params)[0][0]
 
@@ -554,7 +544,9 @@ def base_db():
             with connection.cursor() as cr:
                 # the generator makes one customer in four French; the database
                 # has English only
-                cr.execute("UPDATE res_partner SET lang = 'en_US' WHERE lang <> 'en_US'")
+                cr.execute(
+                    "UPDATE res_partner SET lang = 'en_US' WHERE lang <> 'en_US'"
+                )
             connection.commit()
         finally:
             connection.close()
@@ -642,13 +634,11 @@ def test_followup_run_killed_three_times_sends_everything_once(base_db, capsys):
 # the agency: a sandbox process, a database with DEBTORS debtors handed over
 # ----------------------------------------------------------------------
 class AgencyWorld:
-    """The sandbox, the database handed over to it, and the Odoo server's port
-    the sandbox delivers its callbacks to."""
+    """The sandbox and the database whose debtors were handed over to it."""
 
-    def __init__(self, database, sandbox, http_port, agency_id):
+    def __init__(self, database, sandbox, agency_id):
         self.database = database
         self.sandbox = sandbox
-        self.http_port = http_port
         self.agency_id = agency_id
 
     def params(self, **extra):
@@ -675,27 +665,22 @@ class AgencyWorld:
 
 @pytest.fixture(scope="module")
 def agency(base_db):
-    from agency_sandbox.reference import WEBHOOK_EVENTS
-
     name = db_name("agency")
     api_key = "crash-" + secrets.token_hex(8)
     sandbox = SandboxProcess(api_key=api_key, port=0)
     sandbox.start()
     try:
         copy_db(base_db, name)
-        http_port = free_port()
         setup = Stage(
             name,
             script(
                 AGENCY_SETUP,
                 base_url=sandbox.base_url,
                 api_key=api_key,
-                http_port=http_port,
-                events=list(WEBHOOK_EVENTS),
                 debtors=DEBTORS,
             ),
         ).run()
-        yield AgencyWorld(name, sandbox, http_port, setup.result["agency_id"])
+        yield AgencyWorld(name, sandbox, setup.result["agency_id"])
     finally:
         sandbox.stop()
         sandbox.cleanup()
@@ -714,6 +699,18 @@ def wait_for_key(sandbox, key, states, timeout=SLOW + 20):
                 return record
         time.sleep(0.05)
     raise AssertionError(f"the sandbox never held {key} as {states}")
+
+
+def wait_for_fault(sandbox, path, timeout=SLOW + 20):
+    """Wait until the sandbox's latency rule on ``path`` fired: it holds the
+    request."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        rules = sandbox.faults()
+        if any(rule["path"] == path and rule["hits"] for rule in rules):
+            return
+        time.sleep(0.05)
+    raise AssertionError("the sandbox never held the slowed request")
 
 
 def sandbox_figures(world):
@@ -750,7 +747,7 @@ def test_outbox_killed_around_case_creations_creates_each_case_once(agency, caps
     ).run(kill_at="in_http", before_kill=until_the_sandbox_holds_it)
     completed = wait_for_key(world.sandbox, held["key"], ("completed",))
     lines.append(
-        describe(stage, f"{len(stage.committed_marks())} calls committed")
+        describe(stage)
         + f"; the sandbox then answered {completed['status']} to nobody; Odoo "
         f"{sum(1 for _r, a in world.odoo_cases() if a)} cases linked, sandbox "
         f"{sandbox_figures(world)}"
@@ -773,8 +770,7 @@ def test_outbox_killed_around_case_creations_creates_each_case_once(agency, caps
     ).run(kill_at="answered")
     world.sandbox.settings(idempotency_ttl_seconds=0)
     lines.append(
-        describe(stage)
-        + f"; idempotency keys expired; Odoo "
+        describe(stage) + f"; idempotency keys expired; Odoo "
         f"{sum(1 for _r, a in world.odoo_cases() if a)} cases linked, sandbox "
         f"{sandbox_figures(world)}"
     )
@@ -797,7 +793,9 @@ def test_outbox_killed_around_case_creations_creates_each_case_once(agency, caps
         f"{figures}"
     )
     report(capsys, "outbox of case creations", lines)
-    at_sandbox = {case["creditorReference"]: case["id"] for case in world.sandbox.cases()}
+    at_sandbox = {
+        case["creditorReference"]: case["id"] for case in world.sandbox.cases()
+    }
     assert figures["references twice"] == 0
     # the three cases created at the agency while Odoo died were asked again
     # under the same key; the last one met a DuplicateCreditorReference
@@ -806,3 +804,169 @@ def test_outbox_killed_around_case_creations_creates_each_case_once(agency, caps
     assert at_sandbox == dict(cases)
     assert world.requests() == {"create/done": len(cases)}
     assert created_notes == (len(cases), len(cases))
+
+
+# ----------------------------------------------------------------------
+# 3. the inbox: the agency's callbacks applied, payments booked
+# ----------------------------------------------------------------------
+def drain_outbox(world):
+    """Send what the outbox still holds (when the outbox test did not)."""
+    if any(not agency_case_id for _ref, agency_case_id in world.odoo_cases()):
+        Stage(world.database, script(OUTBOX, **world.params(batch=50))).run()
+
+
+class OdooServer:
+    """``odoo-bin`` serving HTTP on a loopback port, without cron threads."""
+
+    def __init__(self, database, port):
+        self.port = port
+        self.process = subprocess.Popen(
+            odoo_command(
+                database,
+                f"--http-port={port}",
+                "--http-interface=127.0.0.1",
+                "--workers=0",
+                "--max-cron-threads=0",
+            ),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and self.process.poll() is None:
+            try:
+                if requests.get(self.url("/web/login"), timeout=5).ok:
+                    return
+            except requests.ConnectionError:
+                pass
+            time.sleep(0.2)
+        self.stop()
+        raise AssertionError("the Odoo server did not answer")
+
+    def url(self, path):
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def stop(self):
+        self.process.terminate()
+        try:
+            self.process.wait(30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+def agency_payments(world):
+    """{payment id: amount} of every payment the sandbox holds on our cases."""
+    payments = {}
+    for _ref, agency_case_id in world.odoo_cases():
+        for payment in world.sandbox.case(agency_case_id).get("payments") or []:
+            if payment.get("deleted") or payment.get("isDeleted"):
+                continue
+            payments[payment["id"]] = payment["amountCents"] / 100
+    return payments
+
+
+PAYMENT_COUNTS = {
+    "events": "SELECT sum(n), string_agg(state || ' ' || n, ', ' ORDER BY state) "
+    "FROM (SELECT state, count(*) n FROM followup_agency_event GROUP BY state) t",
+    "payments": "SELECT count(*), count(DISTINCT agency_payment_id), "
+    "coalesce(sum(amount), 0), count(move_id) FROM followup_agency_payment "
+    "WHERE agency_payment_id NOT LIKE 'IMP-%%'",
+    "journal items of payments": "SELECT count(*), "
+    "coalesce(sum(-l.amount_currency), 0) "
+    "FROM account_move_line l JOIN account_account a ON a.id = l.account_id "
+    "WHERE l.followup_agency_payment_id IS NOT NULL "
+    "AND a.account_type = 'asset_receivable'",
+}
+
+
+def test_inbox_killed_while_applying_callbacks_books_each_payment_once(agency, capsys):
+    from agency_sandbox.reference import WEBHOOK_EVENTS
+
+    world = agency
+    drain_outbox(world)
+    # the sandbox delivers its callbacks to the agency's address on a real Odoo
+    # server, signed with the subscription's secret
+    port = free_port()
+    subscription = world.sandbox.subscribe_webhook(
+        f"http://127.0.0.1:{port}/receivables_followup/agency/"
+        f"{world.agency_id}/webhook",
+        events=WEBHOOK_EVENTS,
+        test_mode=True,
+    )
+    world.sandbox.settings(webhook_retry_delays=[0.5, 1, 2])
+    query_none(
+        world.database,
+        "UPDATE followup_agency SET webhook_secret = %s WHERE id = %s",
+        [subscription["secret"], world.agency_id],
+    )
+    server = OdooServer(world.database, port)
+    try:
+        for _ref, agency_case_id in world.odoo_cases():
+            world.sandbox.activate(agency_case_id)
+            gross = world.sandbox.case(agency_case_id)["grossCents"]
+            for _ in range(PAYMENTS_PER_CASE):
+                world.sandbox.register_payment(
+                    agency_case_id,
+                    max(round(gross * 0.1) / 100, 1.0),
+                    recipient="CollectionPartner",
+                )
+        deliveries = world.sandbox.wait_for_webhooks(timeout=300)["deliveries"]
+    finally:
+        server.stop()
+    paid = agency_payments(world)
+    before = snapshot(world.database, PAYMENT_COUNTS)
+    lines = [
+        f"{len(world.odoo_cases())} cases activated at the sandbox, {len(paid)} "
+        f"payments registered; the sandbox delivered {len(deliveries)} callbacks "
+        f"({dict(Counter(d['state'] for d in deliveries))}) to a real Odoo server, "
+        f"stored: {before['events']}; booked before processing: {before['payments']}"
+    ]
+    stored = int(before["events"][0])
+    assert stored == len(deliveries) > 2 * len(paid) // PAYMENTS_PER_CASE
+
+    # 1. killed after the third event's payments were booked, not committed
+    stage = Stage(
+        world.database, script(INBOX, **world.params(batch=10, stop="booked", at=3))
+    ).run(kill_at="booked")
+    assert stage.writing, "the kill did not hit a transaction at work"
+    counts = snapshot(world.database, PAYMENT_COUNTS)
+    lines.append(
+        describe(stage) + f"; committed then: events {counts['events']}, payments "
+        f"{counts['payments']}"
+    )
+    # 2. killed while reading a case's payments from the agency (the sandbox
+    # holds the request), after earlier events of the batch were committed
+    stage = Stage(
+        world.database, script(INBOX, **world.params(batch=10, stop="in_http", at=4))
+    ).run(
+        kill_at="in_http",
+        before_kill=lambda _data: wait_for_fault(world.sandbox, "/cases/*/payments"),
+    )
+    counts = snapshot(world.database, PAYMENT_COUNTS)
+    lines.append(
+        describe(stage) + f"; committed then: events {counts['events']}, payments "
+        f"{counts['payments']}"
+    )
+    last = Stage(world.database, script(INBOX, **world.params(batch=10))).run()
+    after = snapshot(world.database, PAYMENT_COUNTS)
+    lines.append(f"restarted: {len(last.committed_marks())} calls to finish; {after}")
+    booked = dict(
+        query(
+            world.database,
+            "SELECT agency_payment_id, amount FROM followup_agency_payment "
+            "WHERE agency_payment_id NOT LIKE 'IMP-%%'",
+        )
+    )
+    lines.append(
+        f"sandbox: {len(paid)} payments, {round(sum(paid.values()), 2)}; Odoo: "
+        f"{len(booked)} booked, {round(sum(float(v) for v in booked.values()), 2)}"
+    )
+    report(capsys, "inbox of agency callbacks", lines)
+    assert after["events"] == [str(stored), f"done {stored}"]
+    assert {key: round(float(amount), 2) for key, amount in booked.items()} == {
+        key: round(amount, 2) for key, amount in paid.items()
+    }
+    count, distinct, total, with_entry = after["payments"]
+    assert count == distinct == with_entry == str(len(paid))
+    assert after["journal items of payments"][0] == str(len(paid))
+    assert float(after["journal items of payments"][1]) == pytest.approx(float(total))
