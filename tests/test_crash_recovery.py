@@ -456,10 +456,6 @@ def query_none(database, sql, params=None):
         cr.execute(sql, params)
 
 
-def value(database, sql, params=None):
-    return query(database, sql, params)[0][0]
-
-
 def filestore(name):
     data_dir = os.environ.get("RF_DATA_DIR")
     return Path(data_dir) / "filestore" / name if data_dir else None
