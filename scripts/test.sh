@@ -129,11 +129,13 @@ fi
 
 log "Root test suites (pytest tests/)"
 if compgen -G "tests/test_*.py" >/dev/null || compgen -G "tests/*_test.py" >/dev/null; then
-    # The suites start the commands themselves: give them this Odoo, this virtualenv and
-    # a prefix for the databases they create.
+    # The suites start the commands themselves: give them this Odoo, this virtualenv,
+    # a prefix for the databases they create and the no-demo template database to
+    # copy rather than installing the accounting from scratch.
+    pytest_template="$(ensure_template_db "account,portal,sms,payment_demo,account_qr_code_sepa" no)" || exit 2
     env ODOO_PATH="$ODOO_ROOT" ODOO_ROOT="$ODOO_ROOT" ODOO_BIN="$ODOO_BIN_PATH" \
         RF_VENV="$RF_VENV" RF_PYTHON="$PYTHON" RF_DATA_DIR="$RF_DATA_DIR" \
-        RF_DB_PREFIX="rf_pytest_$$_" \
+        RF_DB_PREFIX="rf_pytest_$$_" RF_TEMPLATE_DB="$pytest_template" \
         "$PYTHON" -m pytest -q tests --junitxml="$OUT/pytest.xml" 2>&1 | tee "$OUT/pytest.log"
     pytest_rc="${PIPESTATUS[0]}"
     read -r passed failed < <(python3 - "$OUT/pytest.xml" <<'PY'

@@ -109,19 +109,25 @@ class FollowupAgency(models.Model):
         """Scheduled action: import the reports the agencies dropped in their
         folders, each file then moved to ``done/`` or ``failed/``.
 
-        Each file is committed with its move, one at a time: a crash loses at
-        most the file in flight, which is still in the folder and imported again
-        by the next run; running twice is safe, since a row already applied is
-        a duplicate and a file already moved is no longer there.
+        Each file's import is committed before the file is moved, one file at a
+        time: a crash before the commit leaves the file in the folder, imported
+        again by the next run; a crash between the commit and the move has the
+        next run import it again too, every row a duplicate then. Moving first
+        would lose the rows of a file moved by a run that died before its
+        commit. Running twice is safe, since a row already applied is a
+        duplicate and a file already moved is no longer there.
         """
         agencies = self.sudo().search([("report_folder", "!=", False)])
         done = 0
         for agency in agencies:
             for path in agency._report_files():
-                agency._import_report_file(path)
+                record = agency._import_report_file(path)
                 done += 1
                 if not odoo_module.current_test:
                     self.env.cr.commit()  # pylint: disable=invalid-commit
+                agency._move_report(
+                    path, FAILED_DIR if record.state == "failed" else DONE_DIR
+                )
         return done
 
     def _report_files(self):
@@ -141,7 +147,8 @@ class FollowupAgency(models.Model):
         )
 
     def _import_report_file(self, path):
-        """Import one dropped file and move it; return its import record."""
+        """Import one dropped file, left where it is; return its import record
+        (failed when the file was refused as a whole)."""
         self.ensure_one()
         Import = self.env["followup.agency.import"].sudo()
         record = Import
@@ -173,8 +180,6 @@ class FollowupAgency(models.Model):
                 }
             )
             _logger.info("Agency report %s refused: %s", path.name, message)
-        target = FAILED_DIR if record.state == "failed" else DONE_DIR
-        self._move_report(path, target)
         return record
 
     @api.model
