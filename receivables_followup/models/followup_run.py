@@ -140,18 +140,19 @@ class FollowupRun(models.Model):
         runs = self._todays_runs(companies)
         for company in companies - runs.company_id:
             runs |= self._start_run(company, company._followup_today())
-        planning = runs.filtered(
+        # a slice that plans nothing (a company without overdue customers)
+        # takes no call of its own: planning goes on until a slice has work
+        while planning := runs.filtered(
             lambda run: run.state == "planned"
-        )._lock_for_planning()
-        if planning:
-            examined = planning._plan_next_slice()
-            self._wake_followup_workers()
-            pending = self.env["followup.history"].search_count(
-                [("state", "=", "pending"), ("company_id", "in", companies.ids)]
-            )
-            # a slice, even one without a customer left, moves its run on
-            still_planning = runs.filtered(lambda run: run.state == "planned")
-            return max(examined, 1), pending + len(still_planning)
+        )._lock_for_planning():
+            examined, planned = planning._plan_next_slice()
+            if planned:
+                self._wake_followup_workers()
+                pending = self.env["followup.history"].search_count(
+                    [("state", "=", "pending"), ("company_id", "in", companies.ids)]
+                )
+                still_planning = runs.filtered(lambda run: run.state == "planned")
+                return examined, pending + len(still_planning)
         return self._perform_pending(companies, batch_size=batch_size)
 
     @api.model
@@ -362,8 +363,8 @@ class FollowupRun(models.Model):
 
     def _plan_next_slice(self, origin="cron"):
         """Plan the next slice of customers of this run and store it; the run
-        is running (or done) when no customer is left. Returns the number of
-        customers examined.
+        is running (or done) when no customer is left. Returns the numbers of
+        customers examined and of actions planned.
 
         The slice is read, planned and stored with a few set-based statements
         and then dropped: planning holds at most one slice of invoices in memory
@@ -376,7 +377,7 @@ class FollowupRun(models.Model):
         partner_ids, more = self._planning_partner_slice(
             company, today, self.plan_cursor
         )
-        values = {}
+        values, planned = {}, 0
         if partner_ids:
             planned, covered, below_minimum = self._plan_partners(partner_ids, origin)
             values.update(
@@ -386,20 +387,20 @@ class FollowupRun(models.Model):
                 below_minimum_count=self.below_minimum_count + below_minimum,
             )
         if not more:
-            planned = values.get("planned_count", self.planned_count)
+            total = values.get("planned_count", self.planned_count)
             values.update(
                 plan_cursor=0,
-                state="running" if planned else "done",
-                finished_at=False if planned else fields.Datetime.now(),
+                state="running" if total else "done",
+                finished_at=False if total else fields.Datetime.now(),
             )
             _logger.info(
                 "Follow-up of %s for company %s: %s actions planned",
                 today,
                 company.id,
-                planned,
+                total,
             )
         self.write(values)
-        return len(partner_ids)
+        return len(partner_ids), planned
 
     def _plan_partners(self, partner_ids, origin):
         """Plan and store this run's actions for ``partner_ids``; return the
