@@ -379,6 +379,9 @@ class FollowupAgencyCase(models.Model):
     # buttons
     # ------------------------------------------------------------------
     def action_send_now(self):
+        # the requests are moved with sudo: the caller must be one who may
+        # act on these cases (a follow-up user of their company)
+        self.check_access("write")
         self.env["followup.agency.request"].sudo().search(
             [("case_id", "in", self.ids), ("state", "in", ("pending", "retry"))]
         ).write({"next_attempt": fields.Datetime.now()})

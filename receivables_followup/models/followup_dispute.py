@@ -252,6 +252,8 @@ class FollowupDispute(models.Model):
         return super().write(vals)
 
     def unlink(self):
+        # access first: whoever may not delete learns nothing of the state
+        self.check_access("unlink")
         if any(dispute.state != rules.CANCELLED for dispute in self):
             raise UserError(self.env._("Only cancelled disputes can be deleted."))
         return super().unlink()

@@ -85,10 +85,14 @@ class FollowupDisputeLine(models.Model):
         return lines
 
     def write(self, vals):
+        # access first: whoever may not touch the line learns nothing of its
+        # dispute's state
+        self.check_access("write")
         self._check_dispute_active()
         return super().write(vals)
 
     def unlink(self):
+        self.check_access("unlink")
         self._check_dispute_active()
         return super().unlink()
 

@@ -11,9 +11,9 @@ import logging
 
 from odoo import Command
 from odoo.exceptions import AccessError, UserError, ValidationError
-from odoo.tests import new_test_user, tagged
+from odoo.tests import tagged
 
-from .common import FollowupCommon
+from .common_access import SecurityCommon
 
 _logger = logging.getLogger(__name__)
 
@@ -29,57 +29,6 @@ ROLES = (
 
 class _Allowed(Exception):
     """Raised after an allowed operation, to roll it back."""
-
-
-class SecurityCommon(FollowupCommon):
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.company_2 = cls.setup_other_company(name="Second Co")["company"]
-        cls.company_2.followup_tz = "Europe/Paris"
-        cls.policy_2 = cls._create_policy(cls.company_2, "Second Co policy")
-        # Contact Creation is what Odoo gives new internal users: every role but
-        # the plain employee has it, as in a real database
-        base = "base.group_user"
-        contacts = f"{base},base.group_partner_manager"
-        cls.users = {
-            "employee": cls._user("sec_employee", base),
-            "contact_creator": cls._user("sec_contacts", contacts),
-            "billing": cls._user(
-                "sec_billing", f"{contacts},account.group_account_invoice"
-            ),
-            "followup_user": cls._user(
-                "sec_fu_user", f"{contacts},receivables_followup.group_followup_user"
-            ),
-            "followup_manager": cls._user(
-                "sec_fu_manager",
-                f"{contacts},receivables_followup.group_followup_manager",
-            ),
-            "other_company_manager": cls._user(
-                "sec_other_manager",
-                f"{contacts},receivables_followup.group_followup_manager",
-                company=cls.company_2,
-            ),
-        }
-        cls.invoice = cls._create_invoice(cls.customer_be, 1000.0, "2025-01-01")
-        cls.invoice_2 = cls._create_invoice(
-            cls.customer_be, 700.0, "2025-01-01", company=cls.company_2
-        )
-
-    @classmethod
-    def _user(cls, login, groups, company=None):
-        company = company or cls.company
-        return new_test_user(
-            cls.env,
-            login=login,
-            groups=groups,
-            company_id=company.id,
-            company_ids=[company.id],
-            email=f"{login}@company.example",
-        )
-
-    def _reason(self):
-        return self.env["followup.dispute.reason"].search([], limit=1)
 
 
 @tagged("post_install", "-at_install")
