@@ -509,43 +509,47 @@ def describe(stage, committed=""):
 # ----------------------------------------------------------------------
 # fixtures
 # ----------------------------------------------------------------------
+def make_followup_db(name, customers, scenario="fresh"):
+    """The addon installed without demo data in ``name``, the bench's seed (EUR
+    company, a policy without manual review nor letters) and ``customers``
+    customers with three open invoices each, due 1 to 120 days ago, made in SQL
+    by bench/datagen.py."""
+    template = os.environ.get("RF_TEMPLATE_DB")
+    if template:
+        copy_db(template, name)
+    else:
+        drop_db(name)
+        subprocess.run(["createdb", name], check=True)
+    run_odoo(
+        name,
+        "-i",
+        "receivables_followup",
+        "--without-demo=all",
+        "--stop-after-init",
+        "--http-port=0",
+    )
+    Stage(name, script(SEED)).run()
+    sys.path.insert(0, str(BENCH))
+    from datagen import generate
+
+    connection = psycopg2.connect(dbname=name)
+    try:
+        generate(connection, 3 * customers, customers, date.today(), scenario)
+        with connection.cursor() as cr:
+            # the generator makes one customer in four French; the database
+            # has English only
+            cr.execute("UPDATE res_partner SET lang = 'en_US' WHERE lang <> 'en_US'")
+        connection.commit()
+    finally:
+        connection.close()
+
+
 @pytest.fixture(scope="module")
 def base_db():
-    """The addon installed without demo data, the bench's seed (EUR company, a
-    policy without manual review nor letters) and CUSTOMERS customers with three
-    open invoices each, due 1 to 120 days ago, made in SQL by bench/datagen.py."""
+    """A database made by ``make_followup_db`` with CUSTOMERS customers."""
     name = db_name("base")
-    template = os.environ.get("RF_TEMPLATE_DB")
     try:
-        if template:
-            copy_db(template, name)
-        else:
-            drop_db(name)
-            subprocess.run(["createdb", name], check=True)
-        run_odoo(
-            name,
-            "-i",
-            "receivables_followup",
-            "--without-demo=all",
-            "--stop-after-init",
-            "--http-port=0",
-        )
-        Stage(name, script(SEED)).run()
-        sys.path.insert(0, str(BENCH))
-        from datagen import generate
-
-        connection = psycopg2.connect(dbname=name)
-        try:
-            generate(connection, 3 * CUSTOMERS, CUSTOMERS, date.today(), "fresh")
-            with connection.cursor() as cr:
-                # the generator makes one customer in four French; the database
-                # has English only
-                cr.execute(
-                    "UPDATE res_partner SET lang = 'en_US' WHERE lang <> 'en_US'"
-                )
-            connection.commit()
-        finally:
-            connection.close()
+        make_followup_db(name, CUSTOMERS)
         yield name
     finally:
         drop_db(name)

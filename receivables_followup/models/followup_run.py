@@ -19,7 +19,8 @@ _logger = logging.getLogger(__name__)
 
 #: actions performed per transaction; a crash loses at most one batch of work
 DEFAULT_BATCH_SIZE = 500
-#: customers planned together; planning holds one slice of invoices in memory
+#: customers planned together (``receivables_followup.plan_slice``): planning
+#: holds one slice of invoices in memory, and each slice is a call of its own
 PLAN_PARTNER_SLICE = 1000
 #: what the follow-up's scheduled actions run, one per cron worker
 FOLLOWUP_JOB_CODE = "model._cron_run_followup()"
@@ -563,6 +564,11 @@ class FollowupRun(models.Model):
     def _planning_partner_slice(self, company, today, after):
         """The next customers with invoices that may escalate, after the
         customer ``after``: (ids, whether more follow)."""
+        size = int(
+            self.env["ir.config_parameter"]
+            .sudo()
+            .get_param("receivables_followup.plan_slice", PLAN_PARTNER_SLICE)
+        )
         self.env["account.move"].flush_model()
         self.env["followup.history"].flush_model()
         self.env.cr.execute(
@@ -577,11 +583,11 @@ class FollowupRun(models.Model):
                 """,
                 self._planning_filter(company, today),
                 after,
-                PLAN_PARTNER_SLICE + 1,
+                size + 1,
             )
         )
         partner_ids = [partner_id for (partner_id,) in self.env.cr.fetchall()]
-        return partner_ids[:PLAN_PARTNER_SLICE], len(partner_ids) > PLAN_PARTNER_SLICE
+        return partner_ids[:size], len(partner_ids) > size
 
     @api.model
     def _planning_rows(self, company, today, partner_ids, default_policy_id):

@@ -62,8 +62,10 @@ class TestFollowupGrouping(FollowupRunCase):
         self._create_invoice(self.customer_be, 1000.0, "2025-01-01")
         self._create_invoice(self.customer_us, 300.0, "2025-01-01")
         reports = self._run_followup("2025-01-11", batch_size=1)
-        # the plan first, then one action per call
-        self.assertEqual(reports, [(2, 2), (1, 1), (1, 0)])
+        # the company's slice planned first (2 customers; the other company's
+        # run, still to plan, counts as one unit left), then one action per
+        # call, the other company's empty plan taking no call of its own
+        self.assertEqual(reports, [(2, 3), (1, 1), (1, 0)])
         run = self.env["followup.run"].search([("company_id", "=", self.company.id)])
         self.assertEqual((run.state, run.planned_count, run.done_count), ("done", 2, 2))
 
