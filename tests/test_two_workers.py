@@ -328,7 +328,7 @@ def test_two_cron_workers_share_the_run_and_lose_no_edit(workers_db, tmp_path, c
     assert shares.get("first") and shares.get("second"), shares
     # no edit lost, and the engine's own writes kept beside them
     assert all(refs[move_id] == last_values[move_id] for move_id in edited), refs
-    assert description == last_values["dispute"]
+    assert description == f"<p>{last_values['dispute']}</p>"
     assert stamped > 0
     assert waiting == 0
     assert "Traceback" not in log, log[-4000:]

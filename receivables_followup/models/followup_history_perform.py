@@ -8,6 +8,7 @@ from odoo import _, fields, models
 from odoo.tools import SQL
 
 from ..services.levels import next_action_date
+from ..services.locks import concurrency_error
 from ..services.status import PAUSED
 
 _logger = logging.getLogger(__name__)
@@ -155,6 +156,10 @@ class FollowupHistoryPerform(models.AbstractModel):
         except psycopg2.OperationalError:
             raise
         except Exception as error:
+            if concurrency_error(error):
+                # another worker or a user wrote what this action writes: the
+                # whole call is retried in a new transaction, the action with it
+                raise
             _logger.exception("Follow-up action %s failed", self.id)
             self.env.invalidate_all()
             self.write({"state": "failed", "note": str(error)})

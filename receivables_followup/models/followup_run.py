@@ -11,7 +11,7 @@ from odoo.tools import SQL
 from odoo.tools.misc import format_date
 from odoo.tools.pdf import merge_pdf
 
-from ..services.locks import retry_on_concurrency
+from ..services.locks import concurrency_error, retry_on_concurrency
 from ..services.planner import InvoiceRow, plan_actions
 from ..services.status import ESCALATING
 
@@ -723,7 +723,9 @@ class FollowupRun(models.Model):
                     batch._perform(origin=origin)
             except psycopg2.OperationalError:
                 raise
-            except Exception:
+            except Exception as error:
+                if concurrency_error(error):
+                    raise
                 _logger.exception("Follow-up batch failed; retrying action by action")
                 self.env.invalidate_all()
                 for action in batch.exists():

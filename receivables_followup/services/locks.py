@@ -54,12 +54,15 @@ def retry_on_concurrency(env, step, tries=MAX_TRIES_ON_CONCURRENCY_FAILURE):
     for attempt in range(1, tries + 1):
         try:
             return step()
-        except PG_CONCURRENCY_EXCEPTIONS_TO_RETRY as error:
+        except Exception as raised:
+            error = concurrency_error(raised)
+            if error is None:
+                raise
             env.cr.rollback()
             env.reset()
             env.registry.reset_changes()
             if attempt == tries:
-                raise
+                raise error from raised
             wait = random.uniform(0.0, 2**attempt)
             _logger.info(
                 "%s, %s tries left, trying again in %.2f s",
@@ -69,3 +72,17 @@ def retry_on_concurrency(env, step, tries=MAX_TRIES_ON_CONCURRENCY_FAILURE):
             )
             time.sleep(wait)
     raise RuntimeError("unreachable")
+
+
+def concurrency_error(error):
+    """The concurrency error (serialization failure, deadlock, lock not
+    available) that caused ``error``, or None. A template's rendering, for one,
+    raises its own error with the database's as its cause: the transaction is
+    as broken, and only a new one can do the work."""
+    seen = set()
+    while error is not None and id(error) not in seen:
+        if isinstance(error, PG_CONCURRENCY_EXCEPTIONS_TO_RETRY):
+            return error
+        seen.add(id(error))
+        error = error.__cause__ or error.__context__
+    return None
