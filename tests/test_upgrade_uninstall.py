@@ -42,6 +42,32 @@ FOLLOWUP_COUNTS = {
     "company settings": (
         "SELECT string_agg(followup_tz, ',' ORDER BY id) FROM res_company"
     ),
+    "agencies and their settings": (
+        "SELECT count(*), string_agg(md5(concat_ws('|', name, code, base_url, "
+        "api_key, webhook_secret, agency_user_email, max_attempts)), ',') "
+        "FROM followup_agency"
+    ),
+    "agency cases": (
+        "SELECT count(*), string_agg(concat_ws('|', state, partner_id, "
+        "currency_id), ',' ORDER BY id) FROM followup_agency_case"
+    ),
+    "agency case lines": "SELECT count(*) FROM followup_agency_case_line",
+    "agency requests": (
+        "SELECT count(*), string_agg(concat_ws('|', kind, state, idempotency_key), "
+        "',' ORDER BY id) FROM followup_agency_request"
+    ),
+    "agency callbacks": (
+        "SELECT count(*), string_agg(event_id, ',' ORDER BY id) "
+        "FROM followup_agency_event"
+    ),
+    "agency payments": (
+        "SELECT count(*), string_agg(agency_payment_id, ',' ORDER BY id) "
+        "FROM followup_agency_payment"
+    ),
+    "agency report imports": (
+        "SELECT (SELECT count(*) FROM followup_agency_import), "
+        "(SELECT count(*) FROM followup_agency_import_line)"
+    ),
 }
 #: the accounting, which an uninstall keeps
 ACCOUNTING_COUNTS = {
@@ -99,6 +125,40 @@ env["followup.dispute"]._open_dispute(
     customers[1], {invoices[3]: 300.0}, "quality", description="Damaged",
 )
 invoices[6]._followup_register_promise(today + timedelta(days=10), customers[2])
+# the agency side: an agency with its settings and secrets, a case handed over
+# with its request, a callback, a payment and a report import
+import uuid
+agency = env["followup.agency"].create({
+    "name": "Upgrade agency", "code": "debitura", "company_id": company.id,
+    "base_url": "https://agency.upgrade.example", "api_key": "rf-upgrade-key",
+    "webhook_secret": "cmYtdXBncmFkZS1zZWNyZXQ=",
+    "agency_user_email": "creditor@upgrade.example", "max_attempts": 7,
+})
+case = env["followup.agency.case"].create({
+    "agency_id": agency.id, "company_id": company.id,
+    "partner_id": customers[0].id, "currency_id": invoices[0].currency_id.id,
+    "line_ids": [Command.create({"move_id": invoices[0].id})],
+})
+env["followup.agency.request"].create({
+    "agency_id": agency.id, "case_id": case.id, "kind": "refresh",
+    "idempotency_key": str(uuid.uuid4()),
+})
+env["followup.agency.event"].create({
+    "agency_id": agency.id, "company_id": company.id,
+    "event_id": str(uuid.uuid4()), "event_type": "case.updated", "payload": "{}",
+})
+env["followup.agency.payment"].create({
+    "agency_id": agency.id, "case_id": case.id, "company_id": company.id,
+    "agency_payment_id": str(uuid.uuid4()),
+    "currency_id": invoices[0].currency_id.id, "recipient": "agency",
+})
+report = env["followup.agency.import"].create({
+    "name": "report.csv", "agency_id": agency.id, "company_id": company.id,
+})
+env["followup.agency.import.line"].create({
+    "import_id": report.id, "agency_id": agency.id, "identity": "row-1",
+    "state": "rejected",
+})
 env.cr.commit()
 print("RF_RESULT " + json.dumps({"invoices": len(invoices)}))
 """
@@ -191,6 +251,7 @@ def test_upgrade_keeps_every_record_and_setting(database):
     # the seed made what the suite means to keep
     assert int(followup["actions"][1]) >= 3, followup
     assert followup["disputes"][0] == "1" and followup["promises"][0] == "1"
+    assert followup["agency cases"][0] == "1" and followup["agency payments"][0] == "1"
     output = run_odoo(
         database, "-u", "receivables_followup", "--stop-after-init", "--http-port=0"
     )
