@@ -407,8 +407,29 @@ class FollowupRun(models.Model):
         """Plan and store this run's actions for ``partner_ids``; return the
         numbers of actions planned, of customers covered by their credits and
         of customers held back by the minimum amount."""
-        company, today = self.company_id, self.date
-        moves = self.env["account.move"]
+        plan, _actions = self._plan_and_store(
+            self.company_id, self.date, partner_ids, origin
+        )
+        # The invoices of the planned actions have their next date written with
+        # the action: when it is performed, or marked for review.
+        in_actions = {
+            move_id for action in plan.actions for move_id in action.invoice_ids
+        }
+        self.env["account.move"]._followup_write_next_dates(
+            {
+                move_id: day
+                for move_id, day in plan.next_dates.items()
+                if move_id not in in_actions
+            }
+        )
+        # Nothing of a slice is needed once it is stored.
+        self.env.invalidate_all()
+        return len(plan.actions), len(plan.skipped_covered), plan.below_minimum
+
+    def _plan_and_store(self, company, today, partner_ids, origin, now_partners=()):
+        """Plan the actions of ``partner_ids`` in ``company`` on ``today`` (for
+        this run, or none) and create them: (plan, actions). ``now_partners``
+        take their next level whatever its delay (see ``plan_actions``)."""
         default_policy = self.env["followup.policy"]._default_for_company(company)
         policies = self.env["followup.policy"].search([("company_id", "=", company.id)])
         History = self.env["followup.history"]
@@ -427,11 +448,12 @@ class FollowupRun(models.Model):
                 currency.id: currency.decimal_places
                 for currency in self.env["res.currency"].search([])
             },
+            now_partners=now_partners,
         )
         History._hold_letters_without_address(
             plan, set(policies.level_ids.filtered("print_letter").ids)
         )
-        History._create_from_plan(
+        actions = History._create_from_plan(
             company,
             today,
             self,
@@ -445,21 +467,7 @@ class FollowupRun(models.Model):
                 set(policies.level_ids.filtered("is_formal_notice").ids),
             ),
         )
-        # The invoices of the planned actions have their next date written with
-        # the action: when it is performed, or marked for review.
-        in_actions = {
-            move_id for action in plan.actions for move_id in action.invoice_ids
-        }
-        moves._followup_write_next_dates(
-            {
-                move_id: day
-                for move_id, day in plan.next_dates.items()
-                if move_id not in in_actions
-            }
-        )
-        # Nothing of a slice is needed once it is stored.
-        self.env.invalidate_all()
-        return len(plan.actions), len(plan.skipped_covered), plan.below_minimum
+        return plan, actions
 
     @api.model
     def _wake_followup_workers(self):
@@ -489,42 +497,8 @@ class FollowupRun(models.Model):
         """
         today = company._followup_today()
         self.env["account.move"]._followup_refresh_statuses([company.id], today)
-        default_policy = self.env["followup.policy"]._default_for_company(company)
-        policies = self.env["followup.policy"].search([("company_id", "=", company.id)])
-        rows, manual_partners = self._planning_rows(
-            company, today, partners.ids, default_policy.id
-        )
-        credits, credits_by_currency = self._partner_credits(company, partners.ids)
-        plan = plan_actions(
-            today,
-            rows,
-            policies._engine_levels(),
-            credits=credits,
-            manual_partners=manual_partners,
-            credits_by_currency=credits_by_currency,
-            digits={
-                currency.id: currency.decimal_places
-                for currency in self.env["res.currency"].search([])
-            },
-            now_partners=set(partners.ids),
-        )
-        History = self.env["followup.history"]
-        History._hold_letters_without_address(
-            plan, set(policies.level_ids.filtered("print_letter").ids)
-        )
-        actions = History._create_from_plan(
-            company,
-            today,
-            self.browse(),
-            plan,
-            "manual",
-            History._legal_amounts_of_plan(
-                company,
-                today,
-                plan,
-                rows,
-                set(policies.level_ids.filtered("is_formal_notice").ids),
-            ),
+        _plan, actions = self.browse()._plan_and_store(
+            company, today, partners.ids, "manual", now_partners=set(partners.ids)
         )
         actions.filtered(lambda action: action.state == "pending")._perform(
             origin="manual"
