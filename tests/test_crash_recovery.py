@@ -50,6 +50,7 @@ from pathlib import Path
 import psycopg2
 import pytest
 import requests
+from odoo_processes import odoo_command, run_odoo
 
 REPO = Path(__file__).resolve().parents[1]
 BENCH = REPO / "bench"
@@ -314,35 +315,6 @@ result(files=done)
 # ----------------------------------------------------------------------
 # processes and databases
 # ----------------------------------------------------------------------
-def odoo_command(database, *args):
-    odoo_bin = os.environ.get("ODOO_BIN") or str(
-        Path(os.environ["ODOO_ROOT"]) / "odoo-bin"
-    )
-    python = os.environ.get("RF_PYTHON", "python3")
-    addons = f"{Path(odoo_bin).parent / 'odoo' / 'addons'},{REPO}"
-    command = [
-        python,
-        odoo_bin,
-        *args,
-        "-d",
-        database,
-        f"--addons-path={addons}",
-        "--log-level=warn",
-    ]
-    if os.environ.get("RF_DATA_DIR"):
-        command.append(f"--data-dir={os.environ['RF_DATA_DIR']}")
-    return command
-
-
-def run_odoo(database, *args, timeout=PROCESS_TIMEOUT):
-    result = subprocess.run(
-        odoo_command(database, *args), capture_output=True, text=True, timeout=timeout
-    )
-    output = result.stdout + result.stderr
-    assert result.returncode == 0, output[-4000:]
-    return output
-
-
 def script(body, **params):
     header = (
         f"BENCH = {str(BENCH)!r}\nHOLD = {HOLD}\n"

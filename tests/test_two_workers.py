@@ -16,13 +16,13 @@ import time
 
 import pytest
 import requests
+from odoo_processes import odoo_command
 from test_crash_recovery import (
     Stage,
     db_name,
     drop_db,
     free_port,
     make_followup_db,
-    odoo_command,
     query,
     query_none,
     report,

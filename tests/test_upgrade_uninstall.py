@@ -15,6 +15,7 @@ from pathlib import Path
 
 import psycopg2
 import pytest
+from odoo_processes import run_odoo
 
 REPO = Path(__file__).resolve().parents[1]
 RESULT = "RF_RESULT "
@@ -170,39 +171,6 @@ module.button_immediate_uninstall()
 env.cr.commit()
 print("RF_RESULT " + json.dumps({"state": module.state}))
 """
-
-
-def odoo_command(database, *args):
-    odoo_bin = os.environ.get("ODOO_BIN") or str(
-        Path(os.environ["ODOO_ROOT"]) / "odoo-bin"
-    )
-    python = os.environ.get("RF_PYTHON", "python3")
-    addons = f"{Path(odoo_bin).parent / 'odoo' / 'addons'},{REPO}"
-    command = [
-        python,
-        odoo_bin,
-        *args,
-        "-d",
-        database,
-        f"--addons-path={addons}",
-        "--log-level=warn",
-    ]
-    if os.environ.get("RF_DATA_DIR"):
-        command.append(f"--data-dir={os.environ['RF_DATA_DIR']}")
-    return command
-
-
-def run_odoo(database, *args, stdin=None, timeout=900):
-    result = subprocess.run(
-        odoo_command(database, *args),
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
-    output = result.stdout + result.stderr
-    assert result.returncode == 0, output[-4000:]
-    return output
 
 
 def shell(database, script):
