@@ -22,6 +22,8 @@ DEFAULT_BATCH_SIZE = 500
 #: customers planned together (``receivables_followup.plan_slice``): planning
 #: holds one slice of invoices in memory, and each slice is a call of its own
 PLAN_PARTNER_SLICE = 1000
+#: the advisory lock (with the company's id) of starting a company's run
+RUN_START_LOCK = 0x52464655
 #: what the follow-up's scheduled actions run, one per cron worker
 FOLLOWUP_JOB_CODE = "model._cron_run_followup()"
 #: bus notification of runs that changed (see static/src/js/followup_run_list.js)
@@ -319,6 +321,14 @@ class FollowupRun(models.Model):
         """Start the run of ``company`` on ``today``, to be planned; an empty
         recordset when another worker started it meanwhile (the run is unique
         per company and day)."""
+        # one worker starts a company's run, the others go on with what is
+        # planned; the unique key catches a worker whose snapshot predates a run
+        # started and committed by another
+        self.env.cr.execute(
+            SQL("SELECT pg_try_advisory_xact_lock(%s, %s)", RUN_START_LOCK, company.id)
+        )
+        if not self.env.cr.fetchone()[0]:
+            return self.browse()
         self.env["account.move"]._followup_refresh_statuses([company.id], today)
         try:
             with self.env.cr.savepoint():
