@@ -156,7 +156,12 @@ class FollowupRun(models.Model):
                 )
                 still_planning = runs.filtered(lambda run: run.state == "planned")
                 return examined, pending + len(still_planning)
-        return self._perform_pending(companies, batch_size=batch_size)
+        done, remaining = self._perform_pending(companies, batch_size=batch_size)
+        if done and remaining:
+            # a worker that found nothing to do earlier has ended its job: wake
+            # it for what is left
+            self._wake_followup_workers()
+        return done, remaining
 
     @api.model
     def _replay_past_days(self, company_id, days_ago):

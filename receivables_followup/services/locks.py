@@ -17,6 +17,9 @@ from odoo.tools import SQL
 
 _logger = logging.getLogger(__name__)
 
+#: seconds: the longest wait before the second try of a call; doubled after
+RETRY_WAIT = 0.25
+
 
 def lock_waiting(record, states):
     """Lock ``record``'s row for this transaction if it is in one of
@@ -43,9 +46,9 @@ def lock_waiting(record, states):
 def retry_on_concurrency(env, step, tries=MAX_TRIES_ON_CONCURRENCY_FAILURE):
     """Call ``step()`` until it ends without a concurrency error, as Odoo
     retries a request (``odoo.service.model.retrying``): roll the transaction
-    back, wait a random while, growing with each try, and call again with a new
-    snapshot. Nothing is committed here: a scheduled action's runner commits
-    after the call.
+    back and call again with a new snapshot, at once the first time, then after
+    a random wait growing with each try. Nothing is committed here: a
+    scheduled action's runner commits after the call.
 
     A cron worker's call fails this way when another worker or a user wrote
     what the call writes since its transaction began; without the retry, Odoo
@@ -63,7 +66,13 @@ def retry_on_concurrency(env, step, tries=MAX_TRIES_ON_CONCURRENCY_FAILURE):
             env.registry.reset_changes()
             if attempt == tries:
                 raise error from raised
-            wait = random.uniform(0.0, 2**attempt)
+            # the other transaction has committed: the first retry's snapshot
+            # sees it at once; waits grow for a row that keeps changing
+            wait = (
+                random.uniform(0.0, RETRY_WAIT * 2 ** (attempt - 1))
+                if attempt > 1
+                else 0
+            )
             _logger.info(
                 "%s, %s tries left, trying again in %.2f s",
                 errorcodes.lookup(error.pgcode),
