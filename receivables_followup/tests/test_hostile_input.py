@@ -14,12 +14,16 @@ import importlib
 import json
 import time
 from base64 import b64encode
+from datetime import timedelta
 
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from odoo.tests import HttpCase, tagged
+from odoo import Command
+from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.tests import HttpCase, new_test_user, tagged
 
+from ..services import agency_report
 from ..services.debitura import webhooks
 from .common_agency import sandbox_testing
 from .common_handoff import HandoffCommon
@@ -95,6 +99,52 @@ wrong_content_types = st.sampled_from(
         b"image/svg+xml",
     ]
 )
+
+
+# ----------------------------------------------------------------------
+# what an agency's report file could be
+# ----------------------------------------------------------------------
+NS = agency_report.NAMESPACE
+CSV_HEADER = "Référence;Type;Date;Montant;Devise;Bénéficiaire;Commission;Statut;Motif"
+BOMBS = [
+    # billion laughs, with and without the declaration, spaced, in lower case
+    '<?xml version="1.0"?><!DOCTYPE r [<!ENTITY a "aaaaaaaaaa">'
+    '<!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;"><!ENTITY c "&b;&b;&b;&b;&b;&b;">'
+    ']><agencyReport xmlns="{ns}">&c;</agencyReport>',
+    '<!doctype r [<!entity x SYSTEM "file:///etc/passwd">]>'
+    '<agencyReport xmlns="{ns}"><agency>&x;</agency></agencyReport>',
+    '<!  DOCTYPE r SYSTEM "http://127.0.0.1:9/evil.dtd"><agencyReport xmlns="{ns}"/>',
+    '<?xml version="1.0"?><!DOCTYPE r [<!ENTITY % p SYSTEM "file:///etc/hostname">'
+    "%p;]><r/>",
+    '<?xml version="1.0" encoding="UTF-7"?>+ADw-+ACE-DOCTYPE r +AFs-+ADw-+ACE-ENTITY '
+    "x SYSTEM +ACI-file:///etc/passwd+ACI-+AD4-+AF0-+AD4-+ADw-r+AD4-+ACY-x;+ADw-/r+AD4-",
+    '<xi:include xmlns:xi="http://www.w3.org/2001/XInclude" href="file:///etc/passwd"/>',
+    '<agencyReport xmlns="{ns}"><?xml-stylesheet href="http://127.0.0.1:9/x"?>'
+    "</agencyReport>",
+]
+huge_numbers = st.sampled_from(
+    ["9" * 400, "9" * 5000, "1" + "0" * 308, "99999999999999999999.999999", "1e400"]
+) | st.integers(min_value=10**12, max_value=10**400).map(str)
+hostile_amounts = huge_numbers | st.sampled_from(
+    ["-5", "0", "0,00", "NaN", "Infinity", "-inf", "1,2,3.4.5", "12a", "=1+1", "1e5"]
+)
+hostile_dates = (
+    st.sampled_from(
+        ["31/02/2026", "00/00/0000", "01/01/0001", "31/12/9999", "9999-99-99", "today"]
+    )
+    | hostile_text
+)
+
+
+def _xml_report(rows):
+    items = "".join(
+        f"<{kind} {' '.join(f'{k}={json.dumps(v)}' for k, v in attrs.items())}/>"
+        for kind, attrs in rows
+    )
+    return (
+        f'<?xml version="1.0" encoding="UTF-8"?>'
+        f'<agencyReport xmlns="{NS}">{items}</agencyReport>'
+    )
 
 
 def _header_bytes(text):
@@ -301,3 +351,301 @@ class TestHostileAgencyInput(HostileMixin, HandoffCommon, HttpCase):
                 self.assertIn(status, (400, 431), content[:300])
                 self._count("webhook", f"{status} from the HTTP server ({case})")
             self._assert_unchanged(before)
+
+    # ------------------------------------------------------------------
+    # the agency's report files
+    # ------------------------------------------------------------------
+    def _manager(self):
+        return new_test_user(
+            self.env,
+            login="hostile_manager",
+            groups="account.group_account_manager,"
+            "receivables_followup.group_followup_manager",
+            company_id=self.company.id,
+            company_ids=[Command.set(self.company.ids)],
+        )
+
+    def _submitted_case(self):
+        invoice = self._overdue_invoice(self.customer_fr, 1000.0)
+        case = self._hand_off(invoice, send_transfer_notice=False)
+        self._send_outbox()
+        self.assertEqual(case.state, "submitted")
+        return case
+
+    def _report_file(self, data, case):
+        """The file a draw describes: ``data`` is ``(shape, ...)``."""
+        shape, *rest = data
+        reference = case.creditor_reference
+        if shape == "bytes":
+            return rest[0], rest[1]
+        if shape == "truncated":
+            xml = _xml_report(
+                [
+                    ("status", {"reference": reference, "status": "active"}),
+                    ("payment", {"reference": reference, "amount": "10.00"}),
+                ]
+            ).encode()
+            return xml[: rest[0] % len(xml)], "report.xml"
+        if shape == "bomb":
+            return rest[0].format(ns=NS).encode(), rest[1]
+        if shape == "encoding":
+            text = _xml_report(
+                [("status", {"reference": reference, "status": "activé", "rowId": "é"})]
+            )
+            return text.replace("UTF-8", rest[0]).encode(rest[0], "replace"), "r.xml"
+        if shape == "xml amount":
+            attrs = {"reference": reference, "amount": rest[0], "paymentId": "P1"}
+            return _xml_report([("payment", attrs)]).encode(), "report.xml"
+        # csv: hostile columns, or the right ones with hostile values
+        header, cells = rest
+        if header is None:
+            header = CSV_HEADER
+            cells = [reference, cells[0], cells[1], cells[2], "EUR", "", "", "", ""]
+        line = ";".join(str(c).replace(";", ",") for c in cells)
+        return f"{header}\n{line}\n".encode(), "report.csv"
+
+    @hostile_settings(60)
+    @given(
+        data=st.one_of(
+            st.tuples(
+                st.just("bytes"),
+                st.binary(max_size=500) | hostile_text.map(str.encode),
+                st.sampled_from(["r.csv", "r.xml", "", "r.pdf", "..\\x.csv"]),
+            ),
+            st.tuples(st.just("truncated"), st.integers(min_value=0)),
+            st.tuples(
+                st.just("bomb"),
+                st.sampled_from(BOMBS),
+                st.sampled_from(["r.xml", "r.csv", ""]),
+            ),
+            st.tuples(
+                st.just("encoding"),
+                st.sampled_from(["latin-1", "cp1252", "utf-16", "utf-32", "utf-7"]),
+            ),
+            st.tuples(st.just("xml amount"), huge_numbers),
+            st.tuples(
+                st.just("csv"),
+                st.none(),
+                st.tuples(
+                    st.sampled_from(["paiement", "payment"]),
+                    hostile_dates | st.just("01/02/2026"),
+                    hostile_amounts,
+                ),
+            ),
+            st.tuples(
+                st.just("csv"),
+                st.lists(hostile_text, min_size=1, max_size=8).map(";".join)
+                | st.sampled_from(["Référence", "Type", "Montant;Date", ";;;;"]),
+                st.lists(hostile_text, max_size=9),
+            ),
+        ),
+        file_format=st.sampled_from(["auto", "csv", "xml"]),
+    )
+    @example(data=("xml amount", "9" * 400), file_format="auto")
+    @example(
+        data=("csv", None, ("paiement", "01/02/2026", "9" * 400)), file_format="auto"
+    )
+    def test_agency_report_import_refuses_hostile_files(self, data, file_format):
+        """Through the wizard, as a manager: a file refused as a whole raises
+        a UserError and leaves nothing; a file that reads leaves its report
+        with every row rejected, and nothing else."""
+        if not hasattr(self, "_case"):
+            self._case = self._submitted_case()
+            self._import_user = self._manager()
+        content, filename = self._report_file(data, self._case)
+        Wizard = self.env["followup.agency.import.wizard"].with_user(self._import_user)
+        with self._example():
+            # the upload (the wizard and its file) is the form's, not the import's
+            wizard = Wizard.create(
+                {
+                    "agency_id": self.agency.id,
+                    "file": b64encode(content),
+                    "filename": filename,
+                    "file_format": file_format,
+                }
+            )
+            before = self._state()
+            try:
+                # one call of the interface, rolled back when it fails
+                with self.env.cr.savepoint():
+                    action = wizard.action_import()
+            except UserError as error:
+                self.assertTrue(str(error))
+                self._assert_unchanged(before)
+                self._count("agency report import", "UserError (file refused)")
+                return
+            record = self.env["followup.agency.import"].browse(action["res_id"])
+            self.assertFalse(record.count_applied, record.line_ids.mapped("reason"))
+            self._assert_unchanged(before, ignore=("agency imports", "attachments"))
+            self._count("agency report import", f"imported, rows {record.state}")
+
+    # ------------------------------------------------------------------
+    # the hand-off wizard
+    # ------------------------------------------------------------------
+    def _handoff_world(self):
+        """Invoices no hand-off may take, one eligible, and a second company."""
+        today = self.today
+        customer = self.customer_fr
+        other = self.setup_other_company(name="Hostile Other Company")["company"]
+        pool = {
+            "eligible": self._overdue_invoice(customer, 1000.0),
+            "other customer": self._overdue_invoice(self.customer_be, 700.0),
+            "not due": self._create_invoice(customer, 200.0, today + timedelta(5)),
+            "recent": self._overdue_invoice(customer, 300.0, days_late=10),
+            "zero": self._overdue_invoice(customer, 0.0),
+            "credit note": self._create_credit_note(customer, 100.0),
+            "vendor bill": self._create_posted_move(
+                self.company,
+                "Supplies",
+                100.0,
+                move_type="in_invoice",
+                partner_id=customer.id,
+                invoice_date=today - timedelta(90),
+            ),
+            "other company": self._create_invoice(
+                customer, 800.0, today - timedelta(90), company=other
+            ),
+        }
+        draft = self._overdue_invoice(customer, 400.0)
+        draft.button_draft()
+        paid = self._overdue_invoice(customer, 100.0)
+        self._register_payment(paid, 100.0)
+        at_agency = self._overdue_invoice(customer, 600.0)
+        self._hand_off(at_agency, send_transfer_notice=False)
+        disputed = self._overdue_invoice(customer, 500.0)
+        self.env["followup.dispute"]._open_dispute(
+            customer, {disputed: None}, "pricing"
+        )
+        pool.update(
+            {"draft": draft, "paid": paid, "at agency": at_agency, "disputed": disputed}
+        )
+        other_agency = self.env["followup.agency"].create(
+            {"name": "Agency of the other company", "company_id": other.id}
+        )
+        manager = new_test_user(
+            self.env,
+            login="hostile_handoff_manager",
+            groups="account.group_account_manager,"
+            "receivables_followup.group_followup_manager",
+            company_id=self.company.id,
+            company_ids=[Command.set((self.company | other).ids)],
+        )
+        return pool, other_agency, manager
+
+    def _assert_cases_sound(self, cases, eligible):
+        """What a hand-off may create, whatever the wizard was sent."""
+        self.assertTrue(cases)
+        for case in cases:
+            moves = case.line_ids.move_id
+            self.assertLessEqual(set(moves.ids), set(eligible.ids))
+            self.assertEqual(moves.company_id, case.company_id)
+            self.assertEqual(case.agency_id.company_id, case.company_id)
+            self.assertTrue(0 <= case.success_fee_rate <= 100, case.success_fee_rate)
+            self.assertAlmostEqual(
+                case.amount_handed, sum(case.line_ids.mapped("amount_handed"))
+            )
+            for line in case.line_ids:
+                self.assertGreater(line.amount_handed, 0)
+
+    @hostile_settings(25)
+    @given(
+        picked=st.sets(
+            st.sampled_from(
+                [
+                    "not due",
+                    "recent",
+                    "zero",
+                    "credit note",
+                    "vendor bill",
+                    "other company",
+                    "draft",
+                    "paid",
+                    "at agency",
+                    "disputed",
+                ]
+            ),
+            min_size=1,
+            max_size=4,
+        ),
+        with_eligible=st.booleans(),
+        tamper=st.sampled_from(
+            [
+                None,
+                "other company's agency",
+                "add invoices",
+                "negative fee",
+                "huge fee",
+                "zero amount",
+            ]
+        ),
+    )
+    @example(picked={"other company"}, with_eligible=True, tamper=None)
+    @example(picked={"paid"}, with_eligible=True, tamper="other company's agency")
+    @example(picked={"other company"}, with_eligible=True, tamper="add invoices")
+    @example(picked={"paid"}, with_eligible=True, tamper="negative fee")
+    @example(picked={"not due"}, with_eligible=False, tamper="add invoices")
+    def test_handoff_wizard_refuses_invalid_selections(
+        self, picked, with_eligible, tamper
+    ):
+        """A selection no hand-off may take (another company's invoice, a
+        draft, a credit note, a paid, disputed or handed-off invoice, one of
+        nothing), or an eligible one whose wizard is tampered with the way an
+        RPC client could: refused with a UserError and nothing changed, or
+        cases that hold only eligible invoices of their own company."""
+        if not hasattr(self, "_pool"):
+            self._pool, self._other_agency, self._handoff_user = self._handoff_world()
+        pool = self._pool
+        env = self.env(
+            user=self._handoff_user,
+            context=dict(
+                self.env.context,
+                allowed_company_ids=self._handoff_user.company_ids.ids,
+            ),
+        )
+        moves = env["account.move"].browse([pool[name].id for name in picked])
+        if with_eligible:
+            moves |= pool["eligible"].with_env(env)
+        legit = with_eligible and "other company" not in picked and tamper is None
+        with self._example():
+            before = self._state()
+            try:
+                # one call of the interface each, rolled back when it fails
+                with self.env.cr.savepoint():
+                    action = moves.action_open_handoff_wizard()
+                wizard = env["followup.handoff.wizard"].browse(action["res_id"])
+                with self.env.cr.savepoint():
+                    self._tamper(wizard, tamper)
+                with self.env.cr.savepoint():
+                    action = wizard.action_confirm()
+            except (UserError, ValidationError, AccessError) as error:
+                self.assertTrue(str(error))
+                self._assert_unchanged(before, ignore=("agency requests",))
+                self._count("hand-off wizard", type(error).__name__)
+                return
+            cases = self.env["followup.agency.case"].search(action["domain"])
+            self._assert_cases_sound(cases, pool["eligible"] | pool["other customer"])
+            self._count(
+                "hand-off wizard",
+                "eligible invoice handed off" if legit else f"{tamper} ignored",
+            )
+
+    def _tamper(self, wizard, tamper):
+        """What a client of the RPC API could write on the wizard."""
+        if tamper == "other company's agency":
+            wizard.write({"agency_id": self._other_agency.id})
+        elif tamper == "add invoices":
+            wizard.write(
+                {
+                    "move_ids": [
+                        Command.link(self._pool[name].id)
+                        for name in ("other company", "paid", "credit note")
+                    ]
+                }
+            )
+            wizard.action_check_agency()
+        elif tamper == "negative fee":
+            wizard.case_ids.write({"fee_rate": -50.0})
+        elif tamper == "huge fee":
+            wizard.case_ids.write({"fee_rate": 1e300})
+        elif tamper == "zero amount":
+            wizard.case_ids.write({"amount": 0.0})
