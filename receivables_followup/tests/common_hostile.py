@@ -147,7 +147,7 @@ class HostileMixin:
             total = outcomes.pop("inputs", 0)
             detail = ", ".join(f"{k}: {v}" for k, v in sorted(outcomes.items()))
             _logger.info(
-                "%s: %s inputs, all refused, nothing changed (%s)",
+                "%s: %s inputs, no 5xx, every refusal changed nothing (%s)",
                 door,
                 total,
                 detail,

@@ -12,9 +12,10 @@ Inputs that once broke a door are kept as explicit ``@example``.
 
 import importlib
 import json
+import re
 import time
 from base64 import b64encode
-from datetime import timedelta
+from datetime import date, timedelta
 
 from hypothesis import example, given
 from hypothesis import strategies as st
@@ -26,6 +27,7 @@ from odoo.tests import HttpCase, new_test_user, tagged
 from ..services import agency_report
 from ..services.debitura import webhooks
 from .common_agency import sandbox_testing
+from .common_dispute import DisputeCommon
 from .common_handoff import HandoffCommon
 from .common_hostile import (
     HostileMixin,
@@ -649,3 +651,269 @@ class TestHostileAgencyInput(HostileMixin, HandoffCommon, HttpCase):
             wizard.case_ids.write({"fee_rate": 1e300})
         elif tamper == "zero amount":
             wizard.case_ids.write({"amount": 0.0})
+
+
+# ----------------------------------------------------------------------
+# what a customer could type in the portal's forms
+# ----------------------------------------------------------------------
+portal_amounts = hostile_amounts | st.sampled_from(
+    ["-1150", "1 150,01", "2000", "1150.001", "1,1500", "0.0000001", "١٠٠", "½"]
+)
+markup = st.sampled_from(
+    [
+        "<script>alert('rf')</script>",
+        '<img src=x onerror="alert(1)">',
+        "<a href=\"javascript:alert('rf')\">pay here</a>",
+        '{{ 7*7 }} ${7*7} <t t-esc="1"/>',
+        "]]><!--",
+    ]
+)
+hostile_files = st.tuples(
+    st.sampled_from(["x.html", "x.svg", "x.exe", "", "../../x.pdf", "x" * 300]),
+    st.sampled_from(
+        [
+            b"",
+            b"<html><script>alert(1)</script></html>",
+            b'<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"/>',
+            b"MZ\x90\x00",
+            b"bm90IGJhc2U2NA===!",
+        ]
+    ),
+    st.sampled_from(["text/html", "image/svg+xml", "application/pdf", "x/y"]),
+)
+far_dates = (
+    st.dates().map(str)
+    | hostile_text
+    | st.sampled_from(
+        ["2026-02-30", "0001-01-01", "9999-12-31", "99999-01-01", "2026-13-01", "today"]
+    )
+)
+
+
+@tagged("post_install", "-at_install")
+class TestHostilePortal(HostileMixin, DisputeCommon, HttpCase):
+    """The portal's forms and pages, signed in as a customer's contact."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.invoice = cls._create_invoice(due="2024-01-31")
+        cls.other_invoice = cls._create_invoice(partner=cls.other_customer)
+        cls.other_dispute = cls.env["followup.dispute"]._open_dispute(
+            cls.other_customer, {cls.other_invoice: None}, "quality"
+        )
+        cls.bill = cls.env["account.move"].create(
+            {"move_type": "in_invoice", "partner_id": cls.customer.id}
+        )
+
+    def setUp(self):
+        super().setUp()
+        self.authenticate("disp_portal", "disp_portal_pw")
+        html = self.url_open(f"/my/invoices/{self.invoice.id}").text
+        self.csrf = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+
+    def _post(self, path, files=None, **fields):
+        return self.url_open(
+            path, data={"csrf_token": self.csrf, **fields}, files=files
+        )
+
+    def _assert_refused_page(self, response, door, statuses=(400,)):
+        self.assertIn(response.status_code, statuses, response.text[:500])
+        for live in ("<script>alert", 'onerror="alert', "javascript:alert"):
+            self.assertNotIn(live, response.text)
+        self._count(door, response.status_code)
+
+    @hostile_settings(40)
+    @given(
+        amount=portal_amounts,
+        message=hostile_text | markup,
+        reason=st.sampled_from(["pricing", "hidden", "none"]) | hostile_text,
+        attachment=st.none() | hostile_files,
+    )
+    @example(
+        amount="NaN",
+        message="<script>alert(1)</script>",
+        reason="pricing",
+        attachment=None,
+    )
+    @example(amount="1150", message="x" * 10_001, reason="pricing", attachment=None)
+    @example(
+        amount="1150",
+        message="ok",
+        reason="pricing",
+        attachment=("big.pdf", b"0" * (10 * 1024 * 1024 + 1), "application/pdf"),
+    )
+    def test_dispute_form_refuses_what_does_not_read(
+        self, amount, message, reason, attachment
+    ):
+        reasons = {
+            "pricing": self.reason_pricing.id,
+            "hidden": self.env["followup.dispute.reason"]
+            .search([("portal_visible", "=", False)], limit=1)
+            .id,
+        }
+        files = {"attachment": attachment} if attachment else None
+        valid_amount = amount in ("1150", "1 150,00")
+        if (
+            valid_amount
+            and reason == "pricing"
+            and message.strip()
+            and len(message) <= 10_000
+            and not attachment
+        ):
+            return  # a valid dispute: the next property's
+        with self._example():
+            before = self._state()
+            response = self._post(
+                f"/my/invoices/{self.invoice.id}/dispute",
+                files=files,
+                reason_id=str(reasons.get(reason, reason)),
+                amount=amount,
+                message=message,
+            )
+            self._assert_refused_page(response, "portal dispute form")
+            self._assert_unchanged(before)
+
+    @hostile_settings(15)
+    @given(message=markup | hostile_text, attachment=st.none() | hostile_files)
+    @example(message="a\x00b", attachment=None)
+    @example(message="\x08", attachment=None)
+    def test_dispute_markup_is_kept_as_text(self, message, attachment):
+        """A dispute that reads is opened whatever its message holds: the
+        markup is stored as text, a file as a download, never as a page."""
+        files = {"attachment": attachment} if attachment else None
+        with self._example():
+            before = self._state()
+            response = self._post(
+                f"/my/invoices/{self.invoice.id}/dispute",
+                files=files,
+                reason_id=str(self.reason_pricing.id),
+                amount="1 150,00",
+                message=message,
+            )
+            if response.status_code == 400:
+                # nothing left once stripped, or a file Odoo refuses
+                self._assert_refused_page(response, "portal dispute form")
+                self._assert_unchanged(before)
+                return
+            self.assertEqual(response.status_code, 200, response.text[:500])
+            dispute = self.env["followup.dispute"].search(
+                [("line_ids.move_id", "=", self.invoice.id)]
+            )
+            self.assertEqual(len(dispute), 1)
+            posted = dispute.message_ids.filtered(lambda m: m.author_id == self.contact)
+            for live in ("<script", "<img", "<a href", "<t "):
+                for body in posted.mapped("body"):
+                    self.assertNotIn(live, str(body))
+            for attached in posted.attachment_ids:
+                self.assertNotIn(
+                    attached.mimetype,
+                    ("text/html", "image/svg+xml", "application/xhtml+xml"),
+                )
+            self._count("portal dispute form", "accepted, markup kept as text")
+
+    @hostile_settings(30)
+    @given(promise_date=far_dates)
+    @example(promise_date="2024-01-01")
+    @example(promise_date="9999-12-31")
+    def test_promise_form_refuses_dates_out_of_reach(self, promise_date):
+        today = self.company._followup_today()
+        horizon = self.invoice._followup_promise_horizon()
+        try:
+            day = date.fromisoformat(promise_date)
+        except ValueError:
+            day = None
+        if day and today <= day <= horizon:
+            return  # a date the customer may promise: not hostile
+        with self._example():
+            before = self._state()
+            response = self._post(
+                f"/my/invoices/{self.invoice.id}/promise", promise_date=promise_date
+            )
+            self._assert_refused_page(response, "portal promise form")
+            self._assert_unchanged(before)
+
+    @hostile_settings(40)
+    @given(
+        target=st.sampled_from(["other", "bill", "missing", "own"]),
+        route=st.sampled_from(
+            [
+                "dispute",
+                "promise",
+                "statement",
+                "pdf",
+                "pay",
+                "transaction",
+                "dispute page",
+            ]
+        ),
+        junk=hostile_text,
+        number=st.integers(min_value=-(2**63), max_value=2**63),
+    )
+    @example(target="other", route="statement", junk="\x80", number=0)
+    @example(target="other", route="dispute page", junk="é", number=0)
+    def test_portal_never_acts_on_what_is_not_the_customers(
+        self, target, route, junk, number
+    ):
+        """Other customers' invoices and statements, vendor bills, ids that do
+        not exist, parameters that are not ids: a 404 (or the customer's own
+        page), never a 500, and nothing changed."""
+        ids = {
+            "other": self.other_invoice.id,
+            "bill": self.bill.id,
+            "missing": 99_999_999,
+            "own": self.invoice.id,
+        }
+        partners = {
+            "other": str(self.other_customer.id),
+            "bill": junk,
+            "missing": str(number),
+            "own": "",
+        }
+        with self._example():
+            before = self._state()
+            if route in ("dispute", "promise"):
+                if target == "own":
+                    return
+                response = self._post(
+                    f"/my/invoices/{ids[target]}/{route}",
+                    reason_id=str(self.reason_pricing.id),
+                    amount="10",
+                    message="mine",
+                    promise_date=str(self.company._followup_today()),
+                )
+                self._assert_refused_page(response, "portal ids", (404,))
+            elif route == "dispute page":
+                dispute = self.other_dispute.id if target != "missing" else number
+                response = self.url_open(
+                    f"/my/disputes/{abs(dispute) % 2**31}?access_token={junk}",
+                    allow_redirects=False,
+                )
+                # another's dispute: back to the customer's own portal
+                self._assert_refused_page(response, "portal ids", (303, 404))
+            elif route == "transaction":
+                response = self.url_open(
+                    f"/my/followup/transaction/{abs(number) % 2**31}/"
+                    f"{self.company.id}/{self.env.ref('base.EUR').id}",
+                    data=json.dumps({"params": {"access_token": junk, "amount": junk}}),
+                    headers={"Content-Type": "application/json"},
+                )
+                error = response.json().get("error", {})
+                self.assertEqual(
+                    error.get("data", {}).get("name"),
+                    "odoo.exceptions.ValidationError",
+                    response.text[:500],
+                )
+                self._count("portal ids", "JSON-RPC ValidationError")
+            else:
+                path = {"statement": "", "pdf": "/pdf", "pay": "/pay"}[route]
+                response = self.url_open(
+                    f"/my/followup{path}?partner_id={partners[target]}"
+                    f"&company_id={junk if target == 'bill' else ''}"
+                    f"&currency_id={junk}&access_token={junk}",
+                    allow_redirects=False,
+                )
+                own = target == "own" or (target == "bill" and not junk.strip())
+                allowed = (200, 303) if own else (404,)
+                self._assert_refused_page(response, "portal ids", allowed)
+            self._assert_unchanged(before)
