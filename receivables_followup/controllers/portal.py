@@ -292,10 +292,13 @@ class FollowupPortal(PortalAccount):
 
 
 def _to_int(value):
+    """The id in a form or a link, 0 when it is none: not a number, or
+    beyond PostgreSQL's integer (which fails the whole query)."""
     try:
-        return int(value)
+        number = int(value)
     except (TypeError, ValueError):
         return 0
+    return number if 0 < number < 2**31 else 0
 
 
 def _to_amount(value):

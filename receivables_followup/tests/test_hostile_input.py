@@ -25,6 +25,7 @@ from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import HttpCase, new_test_user, tagged
 
 from ..services import agency_report
+from ..services.amounts import AmountError, parse_amount
 from ..services.debitura import webhooks
 from .common_agency import sandbox_testing
 from .common_dispute import DisputeCommon
@@ -736,6 +737,7 @@ class TestHostilePortal(HostileMixin, DisputeCommon, HttpCase):
         reason="pricing",
         attachment=None,
     )
+    @example(amount="1", message="", reason="2200000000", attachment=None)
     @example(amount="1150", message="x" * 10_001, reason="pricing", attachment=None)
     @example(
         amount="1150",
@@ -753,15 +755,8 @@ class TestHostilePortal(HostileMixin, DisputeCommon, HttpCase):
             .id,
         }
         files = {"attachment": attachment} if attachment else None
-        valid_amount = amount in ("1150", "1 150,00")
-        if (
-            valid_amount
-            and reason == "pricing"
-            and message.strip()
-            and len(message) <= 10_000
-            and not attachment
-        ):
-            return  # a valid dispute: the next property's
+        if self._reads_as_a_dispute(amount, message, reason, attachment):
+            return  # a dispute that reads: the next property's
         with self._example():
             before = self._state()
             response = self._post(
@@ -773,6 +768,22 @@ class TestHostilePortal(HostileMixin, DisputeCommon, HttpCase):
             )
             self._assert_refused_page(response, "portal dispute form")
             self._assert_unchanged(before)
+
+    @staticmethod
+    def _reads_as_a_dispute(amount, message, reason, attachment):
+        """Whether the form holds a dispute to accept (an amount typed in
+        Arabic-Indic digits reads too)."""
+        try:
+            value = parse_amount(amount)
+        except AmountError:
+            return False
+        return (
+            0 < value <= 1150
+            and reason == "pricing"
+            and bool(message.strip())
+            and len(message) <= 10_000
+            and not attachment
+        )
 
     @hostile_settings(15)
     @given(message=markup | hostile_text, attachment=st.none() | hostile_files)
@@ -865,7 +876,7 @@ class TestHostilePortal(HostileMixin, DisputeCommon, HttpCase):
             "own": self.invoice.id,
         }
         partners = {
-            "other": str(self.other_customer.id),
+            "other": str(self.other_customer.id) if number % 2 else str(2**40),
             "bill": junk,
             "missing": str(number),
             "own": "",
