@@ -327,7 +327,9 @@ class TestHostileAgencyInput(HostileMixin, HandoffCommon, HttpCase):
         elif case == "long":
             headers.append((b"X-Debitura-Signature", signature + b",v1=" + b"a" * size))
         elif case == "many":
-            headers += [(b"X-Junk-%d" % i, b"x") for i in range(size // 500)]
+            # up to 90: past 100, Python's HTTP server answers 431 itself
+            # and logs an error, before Odoo
+            headers += [(b"X-Junk-%d" % i, b"x") for i in range(size // 800)]
             headers.append((b"X-Debitura-Signature", signature))
         elif case == "duplicate":
             other = self._signed(body, stamp=int(time.time()) - 1).encode()
@@ -626,7 +628,9 @@ class TestHostileAgencyInput(HostileMixin, HandoffCommon, HttpCase):
                 self._count("hand-off wizard", type(error).__name__)
                 return
             cases = self.env["followup.agency.case"].search(action["domain"])
-            self._assert_cases_sound(cases, pool["eligible"] | pool["other customer"])
+            # the other company's invoice alone is that company's hand-off
+            eligible = pool["eligible"] | pool["other customer"] | pool["other company"]
+            self._assert_cases_sound(cases, eligible)
             self._count(
                 "hand-off wizard",
                 "eligible invoice handed off" if legit else f"{tamper} ignored",
@@ -924,7 +928,7 @@ class TestHostilePortal(HostileMixin, DisputeCommon, HttpCase):
                     f"&currency_id={junk}&access_token={junk}",
                     allow_redirects=False,
                 )
-                own = target == "own" or (target == "bill" and not junk.strip())
+                own = target == "own" or (target == "bill" and junk == "")
                 allowed = (200, 303) if own else (404,)
                 self._assert_refused_page(response, "portal ids", allowed)
             self._assert_unchanged(before)
