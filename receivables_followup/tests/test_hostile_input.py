@@ -310,6 +310,14 @@ class TestHostileAgencyInput(HostileMixin, HandoffCommon, HttpCase):
         content_type=wrong_content_types,
         separator=st.sampled_from([b"\r\n", b"\r", b"\n", b"\x00", b"\r\n "]),
     )
+    @example(
+        case="crlf",
+        body=b"{}",
+        junk="\x80",
+        size=8000,
+        content_type=b"",
+        separator=b"\x00",
+    )
     def test_webhook_refuses_broken_transport(
         self, case, body, junk, size, content_type, separator
     ):
@@ -325,7 +333,10 @@ class TestHostileAgencyInput(HostileMixin, HandoffCommon, HttpCase):
             injected = signature[:cut] + separator + junk.encode()[:50]
             headers.append((b"X-Debitura-Signature", injected + signature[cut:]))
         elif case == "long":
-            headers.append((b"X-Debitura-Signature", signature + b",v1=" + b"a" * size))
+            # under 64 KiB: a longer line is refused by Python's HTTP
+            # server before Odoo (it closes the connection)
+            extra = b",v1=" + b"a" * min(size, 60_000)
+            headers.append((b"X-Debitura-Signature", signature + extra))
         elif case == "many":
             # up to 90: past 100, Python's HTTP server answers 431 itself
             # and logs an error, before Odoo
@@ -347,6 +358,12 @@ class TestHostileAgencyInput(HostileMixin, HandoffCommon, HttpCase):
             status, content_type_, content = self._raw_request(
                 "POST", self.url, headers, body, chunked=chunked
             )
+            if status == 200 and case in ("long", "many"):
+                # the signature holds, more headers or candidates or not: a
+                # valid event is stored, once
+                self._assert_unchanged(before, ("inbox events", "cron triggers"))
+                self._count("webhook", f"200 (a valid event, {case} headers)")
+                return
             if content_type_ == PROBLEM:
                 self._assert_problem(status, content_type_, content, door=None)
                 self._count("webhook", f"{status} ({case})")

@@ -90,7 +90,9 @@ def verify(header, raw_body, secrets, now=None, tolerance=TOLERANCE_SECONDS):
         expected = hmac.new(_key(secret), signed, hashlib.sha256).hexdigest()
         for candidate in candidates:
             # compare everything: the time taken tells nothing of which matched
-            valid |= hmac.compare_digest(expected, candidate)
+            # as bytes: compare_digest refuses str with non-ASCII characters,
+            # which a forged header may hold
+            valid |= hmac.compare_digest(expected.encode(), candidate.encode())
     if not valid:
         raise WebhookRefused(401, "Unauthorized", "The signature does not match.")
 
