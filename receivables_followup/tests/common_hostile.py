@@ -16,14 +16,23 @@ import http.client
 import logging
 import os
 import socket
+import tempfile
 from collections import Counter, defaultdict
 from contextlib import closing, contextmanager
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
+from hypothesis.configuration import set_hypothesis_home_dir
 
 _logger = logging.getLogger(__name__)
+
+# hypothesis keeps a cache of the constants it finds in the code under
+# ``.hypothesis`` in the working directory, example database or not: out of
+# the repository, in the temporary directory (unless one is chosen)
+if not os.environ.get("HYPOTHESIS_STORAGE_DIRECTORY"):
+    set_hypothesis_home_dir(Path(tempfile.gettempdir()) / "rf-hypothesis")
 
 EXAMPLES_VARIABLE = "RF_HYPOTHESIS_EXAMPLES"
 
