@@ -41,6 +41,7 @@ class AgencyWebhookController(http.Controller):
     def agency_webhook(self, agency_id, **_params):
         httprequest = request.httprequest
         try:
+            self._check_content_type(httprequest)
             raw_body = self._read_body(httprequest)
             agency = request.env["followup.agency"].sudo().browse(agency_id).exists()
             if not agency or agency.code == "none":
@@ -77,6 +78,17 @@ class AgencyWebhookController(http.Controller):
         )
         if not waiting:
             cron._trigger()
+
+    @staticmethod
+    def _check_content_type(httprequest):
+        """Agencies send JSON: any other type is a mistake or a probe (and a
+        form's body is parsed by Odoo before the controller, and so lost to
+        the signature check, which would wrongly say the signature is bad)."""
+        mimetype = httprequest.mimetype
+        if mimetype != "application/json" and not mimetype.endswith("+json"):
+            raise WebhookRefused(
+                415, "Unsupported Media Type", "The body must be application/json."
+            )
 
     @staticmethod
     def _read_body(httprequest):

@@ -5,6 +5,8 @@ parses the form, and hands over to the models' services
 (``followup.dispute._open_dispute``, ``account.move._followup_register_promise``).
 """
 
+import re
+
 from odoo import _, fields, http
 from odoo.exceptions import AccessError, MissingError, UserError, ValidationError
 from odoo.http import request
@@ -27,6 +29,10 @@ MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
 #: the chatter and emailed to the responsible, so details go in attachments
 MAX_MESSAGE_CHARS = 10_000
 CUSTOMER_INVOICE_TYPES = ("out_invoice", "out_receipt")
+#: characters no one types in a message and XML cannot hold (tab and line
+#: breaks kept): a message of "\x08" crashed the posting of the message,
+#: whose plain-text version goes through an XML parser
+_CONTROL_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
 
 
 class FollowupPortal(PortalAccount):
@@ -128,7 +134,7 @@ class FollowupPortal(PortalAccount):
         try:
             if not reason:
                 raise UserError(_("Choose the reason of your dispute."))
-            message = (message or "").strip()
+            message = _CONTROL_CHARACTERS.sub("", message or "").strip()
             if not message:
                 raise UserError(_("Tell us what you dispute on this invoice."))
             if len(message) > MAX_MESSAGE_CHARS:
@@ -264,6 +270,10 @@ class FollowupPortal(PortalAccount):
         ["/my/disputes/<int:dispute_id>"], type="http", auth="public", website=True
     )
     def portal_my_followup_dispute(self, dispute_id, access_token=None, **kw):
+        if access_token and not access_token.isascii():
+            # no token of ours is; Odoo's check compares it with consteq,
+            # which raises on non-ASCII text
+            access_token = None
         try:
             dispute_sudo = self._document_check_access(
                 "followup.dispute", dispute_id, access_token
@@ -282,10 +292,13 @@ class FollowupPortal(PortalAccount):
 
 
 def _to_int(value):
+    """The id in a form or a link, 0 when it is none: not a number, or
+    beyond PostgreSQL's integer (which fails the whole query)."""
     try:
-        return int(value)
+        number = int(value)
     except (TypeError, ValueError):
         return 0
+    return number if 0 < number < 2**31 else 0
 
 
 def _to_amount(value):

@@ -2,7 +2,7 @@ import logging
 import uuid
 
 from odoo import _, api, fields, models
-from odoo.exceptions import AccessError, UserError
+from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools import format_amount
 
 from ..services.debitura import const
@@ -168,6 +168,22 @@ class FollowupAgencyCase(models.Model):
             "A case's reference at the agency is unique.",
         )
     ]
+
+    @api.constrains("success_fee_rate")
+    def _check_success_fee_rate(self):
+        # the rate comes from the agency's preview through the hand-off
+        # wizard, whose lines an RPC client can write: a negative or absurd
+        # rate would book fees the agency never charged
+        for case in self:
+            if not 0 <= case.success_fee_rate <= 100:
+                raise ValidationError(
+                    _(
+                        "The success fee of case %(case)s must be a percentage "
+                        "between 0 and 100, not %(rate)s.",
+                        case=case.name,
+                        rate=case.success_fee_rate,
+                    )
+                )
 
     def write(self, vals):
         if not self.env.su:

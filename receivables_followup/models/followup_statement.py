@@ -43,7 +43,10 @@ class FollowupStatement(models.AbstractModel):
 
     @api.model
     def _check_token(self, partner, company, token):
-        return bool(token) and consteq(self._token(partner, company), str(token))
+        # compared as bytes: consteq refuses str with non-ASCII characters,
+        # which anyone can put in the link
+        token = str(token or "").encode()
+        return bool(token) and consteq(self._token(partner, company).encode(), token)
 
     @api.model
     def _query(self, partner, company, **extra):

@@ -42,6 +42,7 @@ from .agency_report_words import (
     row_kind,
     status_state,
 )
+from .amounts import MAX_AMOUNT
 
 MAX_BYTES = 20 * 1024 * 1024
 NAMESPACE = "urn:receivables-followup:agency-report:1"
@@ -189,8 +190,18 @@ def parse_amount(text):
     """A decimal from ``"1 234,56"``, ``"1.234,56"``, ``"1,234.56"`` or
     ``"1234.56"``; None when empty.
 
-    :raises ValueError: when it does not read as a number
+    :raises ValueError: when it does not read as a number, or is beyond any
+        amount a report carries (400 nines read as a decimal, then as an
+        infinite float that no currency rounds)
     """
+    amount = _read_number(text)
+    if amount is not None and abs(amount) > MAX_AMOUNT:
+        raise ValueError(text)
+    return amount
+
+
+def _read_number(text):
+    """:func:`parse_amount` without its bound."""
     text = _SPACES.sub("", str(text or ""))
     if not text:
         return None
@@ -236,7 +247,7 @@ def is_formula(text):
     if len(text) < 2 or not text.startswith(_FORMULA_START):
         return False
     try:
-        return parse_amount(text) is None
+        return _read_number(text) is None
     except ValueError:
         return True
 

@@ -34,3 +34,4 @@ from . import test_followup_reply
 from . import test_followup_overview
 from . import test_followup_workspace
 from . import test_access_matrix
+from . import test_hostile_input

@@ -123,9 +123,25 @@ class FollowupHandoffWizard(models.TransientModel):
             "name": _("Hand Off to a Collection Agency"),
         }
 
+    def _check_one_company(self):
+        """The invoices and the agency are the wizard's company's. Its fields
+        are readonly in the form only: an RPC client can add another
+        company's invoice or agency, and neither a case nor the agency's
+        preview may mix companies.
+
+        :raises UserError: when they do not
+        """
+        if self.move_ids.company_id - self.company_id:
+            raise UserError(_("Hand over the invoices of one company at a time."))
+        if self.agency_id.company_id != self.company_id:
+            raise UserError(
+                _("Choose a collection agency of %s.", self.company_id.name)
+            )
+
     def _prepare(self):
         """Sort the invoices and ask the agency for its preview."""
         self.ensure_one()
+        self._check_one_company()
         claims, refused = handoff.split(self._candidates(), self._rules())
         labels = refusal_labels(self.env)
         Move = self.env["account.move"]
@@ -296,6 +312,7 @@ class FollowupHandoffWizard(models.TransientModel):
         return action
 
     def _prepare_without_preview(self):
+        self._check_one_company()
         claims, _refused = handoff.split(self._candidates(), self._rules())
         eligible = {m.move_id for members in claims.values() for m in members}
         for case in self.case_ids:

@@ -12,6 +12,7 @@ import binascii
 import hashlib
 import hmac
 import json
+import re
 import time
 from dataclasses import dataclass
 
@@ -45,14 +46,22 @@ class Event:
     data: dict
 
 
+#: digits of a Unix time in seconds, with room to spare (``isdigit`` alone takes
+#: "²" and 5,000 digits, which ``int`` refuses or no clock compares with)
+_STAMP = re.compile(r"[0-9]{1,12}")
+
+
 def _signatures(header):
-    stamp, found = None, []
+    """``(timestamp, [v1 signatures])`` of a signature header; the timestamp
+    is None when missing, malformed or given twice (which is it?)."""
+    stamps, found = [], []
     for part in (header or "").split(","):
         name, _sep, value = part.strip().partition("=")
         if name == "t":
-            stamp = int(value) if value.isdigit() else None
+            stamps.append(int(value) if _STAMP.fullmatch(value) else None)
         elif name == "v1" and value:
             found.append(value.strip().lower())
+    stamp = stamps[0] if len(stamps) == 1 else None
     return stamp, found
 
 
@@ -81,7 +90,9 @@ def verify(header, raw_body, secrets, now=None, tolerance=TOLERANCE_SECONDS):
         expected = hmac.new(_key(secret), signed, hashlib.sha256).hexdigest()
         for candidate in candidates:
             # compare everything: the time taken tells nothing of which matched
-            valid |= hmac.compare_digest(expected, candidate)
+            # as bytes: compare_digest refuses str with non-ASCII characters,
+            # which a forged header may hold
+            valid |= hmac.compare_digest(expected.encode(), candidate.encode())
     if not valid:
         raise WebhookRefused(401, "Unauthorized", "The signature does not match.")
 
@@ -91,25 +102,38 @@ def parse_event(raw_body, header_type=None):
     400 (not JSON) or 422 (JSON that is not an event we know)."""
     try:
         document = json.loads(raw_body)
-    except (UnicodeDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        # RecursionError: "[[[[..." nested deeper than the parser goes
         raise WebhookRefused(400, "Bad Request", "The body is not JSON.") from None
     if not isinstance(document, dict):
         raise WebhookRefused(
             422, "Unprocessable Content", "The event is not an object."
         )
     event_type = document.get("event") or header_type
-    if event_type not in EVENT_TYPES:
+    if not isinstance(event_type, str) or event_type not in EVENT_TYPES:
         raise WebhookRefused(
-            422, "Unprocessable Content", f"Unknown event type {event_type!r}."
+            422,
+            "Unprocessable Content",
+            f"Unknown event type {str(event_type)[:50]!r}.",
         )
     data = document.get("data")
     event_id = document.get("id")
-    if not isinstance(data, dict) or not isinstance(event_id, str) or not event_id:
+    if not isinstance(data, dict) or not _is_text(event_id):
         raise WebhookRefused(
             422, "Unprocessable Content", "The event has no id or no data."
         )
-    case_id = data.get("caseId")
-    reference = data.get("creditorReference")
+    case_id = data.get("caseId") or None
+    reference = data.get("creditorReference") or None
     if not case_id and not reference:
         raise WebhookRefused(422, "Unprocessable Content", "The event names no case.")
+    if not all(_is_text(value) for value in (case_id, reference) if value):
+        raise WebhookRefused(
+            422, "Unprocessable Content", "The event's case is not named by text."
+        )
     return Event(event_id[:100], event_type, case_id, reference, data)
+
+
+def _is_text(value):
+    """Whether ``value`` is text the inbox can store (PostgreSQL's text holds
+    no NUL character)."""
+    return isinstance(value, str) and bool(value) and "\x00" not in value
