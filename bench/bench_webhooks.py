@@ -98,17 +98,19 @@ def worker(odoo, db, mode, *options):
 
 
 class OdooServer:
-    """``odoo-bin --workers W`` on a free loopback port, in its own process group."""
+    """``odoo-bin --workers W`` on a free loopback port, in its own process group
+    (``cron_threads``: its cron workers, none by default)."""
 
-    def __init__(self, odoo, db, workers, db_filter=True):
+    def __init__(self, odoo, db, workers, db_filter=True, cron_threads=0, label=None):
         self.odoo = odoo
         self.db = db
         self.workers = workers
         self.db_filter = db_filter
+        self.cron_threads = cron_threads
         self.port = free_port()
         self.gevent_port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.logfile = WORK_DIR / "logs" / f"{db}-webhooks-server.log"
+        self.logfile = WORK_DIR / "logs" / f"{db}-{label or 'webhooks'}-server.log"
         self.process = None
 
     def start(self, timeout=180.0):
@@ -122,7 +124,7 @@ class OdooServer:
             "--workers",
             str(self.workers),
             "--max-cron-threads",
-            "0",
+            str(self.cron_threads),
             "--http-interface",
             "127.0.0.1",
             "--http-port",
