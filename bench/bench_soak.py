@@ -46,7 +46,6 @@ import json
 import os
 import random
 import secrets
-import subprocess
 import sys
 import threading
 import time
@@ -103,6 +102,15 @@ def shares(rate, kinds):
 
 
 def add_faults(sandbox, rate, webhook_rate):
+    """One fault of each kind first (the first case creations, the first
+    callbacks), so that every kind fires even in a small run; then the random
+    rules."""
+    if rate:
+        for kind, params in HTTP_FAULTS:
+            sandbox.add_fault(kind, method="POST", path="/cases", **params)
+    if webhook_rate:
+        for kind in WEBHOOK_FAULTS:
+            sandbox.add_fault(kind, event="payment.created")
     for method, path in FAULT_TARGETS if rate else ():
         kinds = [kind for kind, _params in HTTP_FAULTS]
         for (kind, params), probability in zip(
@@ -253,8 +261,16 @@ def replay_storm(args, odoo, server, agency_id, secret, sandbox, sandbox_root):
         [
             odoo.python,
             str(BENCH_DIR / "webhook_client.py"),
-            "--url", url, "--secret", secret, "--events", str(events_file),
-            "--clients", "8", "--sandbox-root", str(sandbox_root),
+            "--url",
+            url,
+            "--secret",
+            secret,
+            "--events",
+            str(events_file),
+            "--clients",
+            "8",
+            "--sandbox-root",
+            str(sandbox_root),
         ],  # fmt: skip
         f"{server.db}-soak-replay",
     )
@@ -482,8 +498,12 @@ def soak(args, odoo, SandboxProcess, sandbox_root, db, result):
             try:
                 handoff.update(
                     odoo.run_worker(
-                        "soak_worker.py", db, "--chunk", str(args.chunk),
-                        mode="handoff", logname=f"{db}-soak-handoff",
+                        "soak_worker.py",
+                        db,
+                        "--chunk",
+                        str(args.chunk),
+                        mode="handoff",
+                        logname=f"{db}-soak-handoff",
                     )  # fmt: skip
                 )
             except Exception as error:  # noqa: BLE001 - reported by the driver
@@ -532,8 +552,10 @@ def soak(args, odoo, SandboxProcess, sandbox_root, db, result):
         def settled():
             requests, events = waiting(database, agency_id)
             poll, paused, _reason = last_poll(database, agency_id)
-            if poll and poll.replace(tzinfo=UTC).timestamp() > quiet and (
-                poll not in polls
+            if (
+                poll
+                and poll.replace(tzinfo=UTC).timestamp() > quiet
+                and (poll not in polls)
             ):
                 polls.add(poll)
                 if len(polls) < 2:
@@ -542,9 +564,8 @@ def soak(args, odoo, SandboxProcess, sandbox_root, db, result):
 
         result["settled"] = wait_until(settled, args.timeout, database, "Odoo")
         result["settle_s"] = time.perf_counter() - started - result["storm_s"]
-        result["agency"] = dict(
-            zip(("last_poll", "paused", "pause_reason"), last_poll(database, agency_id))
-        )
+        poll, paused, reason = last_poll(database, agency_id)
+        result["agency"] = {"last_poll": poll, "paused": paused, "pause_reason": reason}
         if result["agency"]["paused"]:
             problems.append(f"agency paused: {result['agency']['pause_reason']}")
         result["partner_payments"] = partner.payments
@@ -582,6 +603,7 @@ def report(result):
     http = {k: v for k, v in faults.items() if not k.startswith("webhook")}
     hooks = {k: v for k, v in faults.items() if k.startswith("webhook")}
     replay = result.get("replay", {})
+    retried = result.get("create_attempts", 0) - result.get("create_requests", 0)
     lines = [
         f"hand-offs: {result.get('debtors')} debtors, "
         f"{result.get('handoff', {}).get('cases')} cases handed over in "
@@ -590,8 +612,8 @@ def report(result):
         f"create calls {result.get('create_calls')} "
         f"{result.get('create_statuses')}, faults on them "
         f"{result.get('create_faults')}",
-        f"retries: {result.get('create_attempts', 0) - result.get('create_requests', 0)}"
-        f" create retries ({result.get('creates_retried')} cases retried), "
+        f"retries: {retried} create retries "
+        f"({result.get('creates_retried')} cases retried), "
         f"{result.get('event_retries')} event retries",
         f"cases: sandbox {result.get('cases_sandbox')}, Odoo "
         f"{result.get('cases_odoo')} {result.get('case_states_odoo')}; "

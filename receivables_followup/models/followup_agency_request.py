@@ -1,6 +1,8 @@
 import logging
 from datetime import timedelta
 
+from psycopg2.errors import TransactionRollbackError
+
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 from odoo.modules import module as odoo_module
@@ -171,6 +173,12 @@ class FollowupAgencyRequest(models.Model):
         except AgencyError as error:
             self._on_error(error)
             return
+        except TransactionRollbackError as error:
+            # the agency answered, but another worker changed the case meanwhile
+            # (a callback, the poll) and this transaction cannot write it: the
+            # request is sent again, its idempotency key replays the answer
+            self._retry_soon(str(error))
+            return
         except Exception as error:  # noqa: BLE001 - shown on the request, not lost
             _logger.exception("Agency request %s failed", self.id)
             self._on_error(
@@ -258,6 +266,18 @@ class FollowupAgencyRequest(models.Model):
                 _("A request to the collection agency failed"),
                 note=values["last_error"],
             )
+
+    def _retry_soon(self, message):
+        """Send the request again after a short delay, without counting it as
+        a failure of the agency."""
+        delay = backoff.retry_delay(1, base=self._retry_base())
+        next_attempt = fields.Datetime.now() + timedelta(seconds=delay)
+        self.write(
+            {"state": "retry", "next_attempt": next_attempt, "last_error": message}
+        )
+        self.env.ref("receivables_followup.ir_cron_agency_outbox").sudo()._trigger(
+            next_attempt
+        )
 
     def _retry_base(self):
         """Ceiling in seconds of the first retry's delay (it doubles with each
