@@ -346,6 +346,27 @@ class TestOutboxFailures(HandoffCommon):
         self.assertEqual(request.attempts, 3)
         self.assertEqual(len(self.sandbox.cases()), 1)
 
+    def test_a_retry_wakes_the_outbox_at_its_time(self):
+        """The retry's delay grows from the system parameter's base, and the
+        scheduled action is triggered for it: a retry does not wait for the
+        action's next interval."""
+        self.env["ir.config_parameter"].sudo().set_param(
+            "receivables_followup.agency_retry_base", "4"
+        )
+        self.sandbox.add_fault("status", method="POST", path="/cases", status=503)
+        case = self._queued_case()
+        before = fields.Datetime.now()
+        self.Request.sudo()._cron_send_requests()
+        request = case.request_ids
+        self.assertEqual(request.state, "retry")
+        self.assertLessEqual(request.next_attempt, before + timedelta(seconds=5))
+        cron = self.env.ref("receivables_followup.ir_cron_agency_outbox")
+        self.assertTrue(
+            self.env["ir.cron.trigger"].search(
+                [("cron_id", "=", cron.id), ("call_at", "=", request.next_attempt)]
+            )
+        )
+
     def test_gives_up_after_the_attempts(self):
         self.agency.failure_threshold = 0
         self.sandbox.add_fault(
