@@ -461,6 +461,30 @@ class TestAgencySync(HandoffCommon):
         self.assertTrue(case.exclusive_period_end)
         self.assertTrue(self.agency.poll_cursor)
 
+    def test_poll_applies_the_other_cases_when_the_agency_fails_on_one(self):
+        """A 5xx on one case's payments holds that case for the next poll and
+        the cursor before its change; the other cases are applied (with 20 %
+        of the calls failing, a poll of many cases never got through)."""
+        failing, _invoice = self._submitted_case()
+        other, _invoice = self._submitted_case(self.customer_be)
+        self.sandbox.activate(failing.agency_case_id)
+        self.sandbox.activate(other.agency_case_id)
+        self.sandbox.add_fault(
+            "status",
+            method="GET",
+            path=f"/cases/{failing.agency_case_id}/payments",
+            status=503,
+        )
+        self.env["followup.agency"]._cron_poll_agencies()
+        self.assertEqual(other.state, "active")
+        self.assertEqual(failing.state, "submitted")
+        changed = payloads.naive_utc(
+            payloads.parse_case(self.sandbox.case(failing.agency_case_id)).updated_at
+        )
+        self.assertLess(self.agency.poll_cursor, changed)
+        self.env["followup.agency"]._cron_poll_agencies()
+        self.assertEqual(failing.state, "active")
+
     def test_an_older_change_never_moves_a_case_back(self):
         case, _invoice = self._submitted_case()
         submitted = self.sandbox.case(case.agency_case_id)
