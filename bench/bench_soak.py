@@ -669,6 +669,19 @@ def parse_args(argv):
     return parser.parse_args(argv)
 
 
+def upgrade(odoo, db):
+    """The addon measured, upgraded in the copy of ``--database`` (made with an
+    older version, its tables may lack a column)."""
+    odoo._run(
+        [
+            odoo.python, f"{odoo.odoo_path}/odoo-bin", "-d", db, "-u", MODULE,
+            f"--addons-path={odoo.addons}", f"--data-dir={odoo.data_dir}",
+            "--stop-after-init", "--no-http", "--log-level=warn",
+        ],  # fmt: skip
+        f"{db}-upgrade",
+    )
+
+
 def main(argv=None):
     args = parse_args(argv)
     run_in_venv(args.python, __file__)
@@ -694,7 +707,9 @@ def main(argv=None):
     }
     copy_db(template, db)
     try:
-        if not args.database:
+        if args.database:
+            upgrade(odoo, db)
+        else:
             generate(db, args.debtors, args.debtors, "fresh")
         soak(args, odoo, SandboxProcess, sandbox_root, db, result)
     except Exception:  # noqa: BLE001 - the problems list says it
