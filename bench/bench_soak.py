@@ -674,9 +674,17 @@ def upgrade(odoo, db):
     older version, its tables may lack a column)."""
     odoo._run(
         [
-            odoo.python, f"{odoo.odoo_path}/odoo-bin", "-d", db, "-u", MODULE,
-            f"--addons-path={odoo.addons}", f"--data-dir={odoo.data_dir}",
-            "--stop-after-init", "--no-http", "--log-level=warn",
+            odoo.python,
+            f"{odoo.odoo_path}/odoo-bin",
+            "-d",
+            db,
+            "-u",
+            MODULE,
+            f"--addons-path={odoo.addons}",
+            f"--data-dir={odoo.data_dir}",
+            "--stop-after-init",
+            "--no-http",
+            "--log-level=warn",
         ],  # fmt: skip
         f"{db}-upgrade",
     )
