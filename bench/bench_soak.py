@@ -490,6 +490,8 @@ def soak(args, odoo, SandboxProcess, sandbox_root, db, result):
         )
         add_faults(sandbox, args.fault_rate, args.webhook_fault_rate)
         log(f"starting odoo-bin --workers {args.workers} on {server.url}")
+        # odoo-bin appends to its log file: this run's errors only
+        Path(server.logfile).unlink(missing_ok=True)
         server.start()
         log(f"handing {args.debtors} debtors over, {args.chunk} per wizard")
         handoff = {}
