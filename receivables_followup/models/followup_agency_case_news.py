@@ -32,7 +32,7 @@ class FollowupAgencyCase(models.Model):
     _inherit = "followup.agency.case"
 
     @api.model
-    def _apply_agency_changes(self, agency, changes, payments_of=None):
+    def _apply_agency_changes(self, agency, changes, payments_of=None, commit=False):
         """Apply the agency's view of its cases (``AgencyCase`` objects) to ours.
 
         A change older than the one a case last took is ignored, so that a late
@@ -41,6 +41,7 @@ class FollowupAgencyCase(models.Model):
 
         :param payments_of: ``case -> [AgencyPayment]`` to bring each case's
             money in line first, or None
+        :param commit: commit after each case (the scheduled poll)
         :returns: ``(newest, cases)``: the newest agency update time seen
             (naive UTC) or None, and the cases found
         """
@@ -89,6 +90,8 @@ class FollowupAgencyCase(models.Model):
                 held.append(updated)
                 continue
             found |= case
+            if commit:
+                self.env.cr.commit()  # pylint: disable=invalid-commit
         if held and newest:
             # the cursor stays before the oldest change not applied
             oldest = min((stamp for stamp in held if stamp), default=None)
