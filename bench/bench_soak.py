@@ -320,8 +320,22 @@ def compare(database, sandbox, agency_id):
     ]
     if wrong_state:
         states = Counter(odoo_cases[ref][1] for ref in wrong_state)
+        examples = database.all(
+            "SELECT creditor_reference, state, agency_lifecycle, agency_updated_at "
+            "FROM followup_agency_case WHERE creditor_reference IN %s LIMIT 3",
+            [tuple(wrong_state)],
+        )
+        updated = {case.get("creditorReference"): case.get("dateUpdated")
+                   for case in sandbox_cases}  # fmt: skip
         problems.append(
-            f"{len(wrong_state)} cases not in the agency's state (Odoo: {dict(states)})"
+            f"{len(wrong_state)} cases not in the agency's state (Odoo: "
+            f"{dict(states)}; e.g. "
+            + ", ".join(
+                f"{ref} {state}/{lifecycle} at {stamp} in Odoo, "
+                f"{updated.get(ref)} at the agency"
+                for ref, state, lifecycle, stamp in examples
+            )
+            + ")"
         )
     requests = dict(
         database.all(
