@@ -98,9 +98,10 @@ def worker(odoo, db, mode, *options):
 
 
 class OdooServer:
-    """``odoo-bin --workers W`` on a free loopback port, in its own process group."""
+    """``odoo-bin --workers W`` on a free loopback port, in its own process group
+    (``cron_threads``: its cron workers, none by default)."""
 
-    def __init__(self, odoo, db, workers, db_filter=True, cron_threads=0, name="webhooks"):
+    def __init__(self, odoo, db, workers, db_filter=True, cron_threads=0, label=None):
         self.odoo = odoo
         self.db = db
         self.workers = workers
@@ -109,7 +110,7 @@ class OdooServer:
         self.port = free_port()
         self.gevent_port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.logfile = WORK_DIR / "logs" / f"{db}-{name}-server.log"
+        self.logfile = WORK_DIR / "logs" / f"{db}-{label or 'webhooks'}-server.log"
         self.process = None
 
     def start(self, timeout=180.0):

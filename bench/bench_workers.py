@@ -124,7 +124,7 @@ def time_run(odoo, data_db, cron_workers, attempt, timeout):
     try:
         prepare(db)
         server = OdooServer(
-            odoo, db, 2, cron_threads=cron_workers, name=f"cron{cron_workers}"
+            odoo, db, 2, cron_threads=cron_workers, label=f"cron{cron_workers}"
         )
         log(f"starting odoo-bin --workers 2 --max-cron-threads {cron_workers} on {db}")
         server.start()
@@ -142,7 +142,9 @@ def time_run(odoo, data_db, cron_workers, attempt, timeout):
         finally:
             server.stop()
         if state != "done":
-            raise RuntimeError(f"the run did not finish in {timeout:.0f} s; {server.logfile}")
+            raise RuntimeError(
+                f"the run did not finish in {timeout:.0f} s; {server.logfile}"
+            )
         result = counts(db)
         result["seconds"] = elapsed
         return result
@@ -183,7 +185,9 @@ def main(argv=None):
         f"# {MODULE} {addon_note}; {args.invoices} invoices, {customers} customers; "
         "odoo-bin --workers 2"
     )
-    print("| cron workers | run s (median; each) | actions | emails | doubled | failed |")
+    print(
+        "| cron workers | run s (median; each) | actions | emails | doubled | failed |"
+    )
     print("|---|---|---|---|---|---|")
     ok = True
     medians = {}

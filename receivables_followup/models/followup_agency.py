@@ -2,6 +2,7 @@ import logging
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
+from odoo.modules import module as odoo_module
 
 from ..services import backoff
 from ..services.agency_errors import AgencyError, WebhookRefused
@@ -370,12 +371,16 @@ class FollowupAgency(models.Model):
                 continue
             since = agency.poll_cursor
             try:
-                # one agency's failure leaves the others' changes applied
-                with self.env.cr.savepoint():
-                    changes = agency._agency_poll_changes(since)
-                    newest, _cases = Case._apply_agency_changes(
-                        agency, changes, payments_of=agency._agency_fetch_payments
-                    )
+                changes = agency._agency_poll_changes(since)
+                # each case committed as soon as it is applied: a long poll
+                # holds no case from the callbacks, and a failure further on
+                # keeps what was applied (the cursor moves only at the end)
+                newest, _cases = Case._apply_agency_changes(
+                    agency,
+                    changes,
+                    payments_of=agency._agency_fetch_payments,
+                    commit=not odoo_module.current_test,
+                )
             except AgencyError as error:
                 _logger.warning("Status poll of agency %s failed: %s", agency.id, error)
                 agency._record_failure(error.message)

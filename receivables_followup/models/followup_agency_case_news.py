@@ -1,8 +1,13 @@
 import logging
+from datetime import timedelta
+
+from psycopg2.errors import TransactionRollbackError
 
 from odoo import _, api, models
 from odoo.tools import format_amount
 
+from ..services import agency_errors
+from ..services.agency_errors import AgencyError
 from ..services.debitura import const, payloads
 from .followup_agency_case import (
     AGENCY_AMOUNTS,
@@ -14,6 +19,11 @@ from .followup_agency_case import (
 
 _logger = logging.getLogger(__name__)
 
+#: failures of the agency on one case: the case waits for the next poll
+RETRIED = (agency_errors.TRANSIENT, agency_errors.RATE_LIMITED)
+#: a cursor held back lands just before the change it must read again
+EPSILON = timedelta(microseconds=1)
+
 
 class FollowupAgencyCase(models.Model):
     """What an agency tells of its cases, applied through one code path: the
@@ -22,7 +32,7 @@ class FollowupAgencyCase(models.Model):
     _inherit = "followup.agency.case"
 
     @api.model
-    def _apply_agency_changes(self, agency, changes, payments_of=None):
+    def _apply_agency_changes(self, agency, changes, payments_of=None, commit=False):
         """Apply the agency's view of its cases (``AgencyCase`` objects) to ours.
 
         A change older than the one a case last took is ignored, so that a late
@@ -31,6 +41,7 @@ class FollowupAgencyCase(models.Model):
 
         :param payments_of: ``case -> [AgencyPayment]`` to bring each case's
             money in line first, or None
+        :param commit: commit after each case (the scheduled poll)
         :returns: ``(newest, cases)``: the newest agency update time seen
             (naive UTC) or None, and the cases found
         """
@@ -47,6 +58,7 @@ class FollowupAgencyCase(models.Model):
         by_id = {case.agency_case_id: case for case in cases if case.agency_case_id}
         by_ref = {case.creditor_reference: case for case in cases}
         newest = None
+        held = []
         found = self.browse()
         for change in changes:
             updated = payloads.naive_utc(change.updated_at)
@@ -60,10 +72,30 @@ class FollowupAgencyCase(models.Model):
                     change.agency_id,
                 )
                 continue
-            if payments_of:
-                case._sync_agency_payments(payments_of(case))
-            case._apply_agency_case(change)
+            try:
+                with self.env.cr.savepoint():
+                    if payments_of:
+                        case._sync_agency_payments(payments_of(case))
+                    case._apply_agency_case(change)
+            except AgencyError as error:
+                if error.kind not in RETRIED:
+                    raise
+                # the agency failed on this case only: the others are applied,
+                # this one is read again by the next poll
+                held.append(updated)
+                continue
+            except TransactionRollbackError:
+                # another worker changed the case meanwhile (its callback):
+                # this transaction cannot see it, the next poll will
+                held.append(updated)
+                continue
             found |= case
+            if commit:
+                self.env.cr.commit()  # pylint: disable=invalid-commit
+        if held and newest:
+            # the cursor stays before the oldest change not applied
+            oldest = min((stamp for stamp in held if stamp), default=None)
+            newest = min(newest, oldest - EPSILON) if oldest else None
         return newest, found
 
     @api.model

@@ -1,9 +1,12 @@
 import logging
+from datetime import timedelta
+
+from psycopg2.errors import TransactionRollbackError
 
 from odoo import _, api, fields, models
 from odoo.modules import module as odoo_module
 
-from ..services import locks
+from ..services import agency_errors, backoff, locks
 from ..services.agency_errors import AgencyError
 
 _logger = logging.getLogger(__name__)
@@ -12,6 +15,9 @@ _logger = logging.getLogger(__name__)
 BATCH_SIZE = 100
 #: a failed event is tried again by the scheduled action up to this many times
 MAX_ATTEMPTS = 5
+#: the agency could not be read back, or another worker changed the case at the
+#: same time: the event waits and is tried again, for as long as it takes
+RETRIED = (agency_errors.TRANSIENT, agency_errors.RATE_LIMITED)
 
 
 class FollowupAgencyEvent(models.Model):
@@ -52,6 +58,12 @@ class FollowupAgencyEvent(models.Model):
         index=True,
     )
     attempts = fields.Integer(readonly=True)
+    next_attempt = fields.Datetime(
+        readonly=True,
+        index=True,
+        help="Set while the agency could not be read back: the event is tried "
+        "again then.",
+    )
     processed_at = fields.Datetime(readonly=True)
     error = fields.Text(readonly=True)
 
@@ -104,6 +116,12 @@ class FollowupAgencyEvent(models.Model):
                 ("state", "=", "received"),
                 "&",
                 ("state", "=", "failed"),
+                "|",
+                "&",
+                ("next_attempt", "!=", False),
+                ("next_attempt", "<=", fields.Datetime.now()),
+                "&",
+                ("next_attempt", "=", False),
                 ("attempts", "<", MAX_ATTEMPTS),
             ],
             order="id",
@@ -126,12 +144,26 @@ class FollowupAgencyEvent(models.Model):
 
     def _process(self):
         self.ensure_one()
-        values = {"attempts": self.attempts + 1, "processed_at": fields.Datetime.now()}
+        values = {
+            "attempts": self.attempts + 1,
+            "processed_at": fields.Datetime.now(),
+            "next_attempt": False,
+        }
         try:
             with self.env.cr.savepoint():
                 case = self.agency_id._agency_process_event(self)
         except AgencyError as error:
-            self.write(dict(values, state="failed", error=error.message))
+            values.update(state="failed", error=error.message)
+            if error.kind in RETRIED:
+                self._retry_later(values, error.retry_after)
+            self.write(values)
+            return
+        except TransactionRollbackError as error:
+            # another worker changed the case meanwhile (a callback of the same
+            # case, the poll): this transaction cannot see it, the next one will
+            values.update(state="failed", error=str(error))
+            self._retry_later(values, None)
+            self.write(values)
             return
         except Exception as error:  # noqa: BLE001 - kept on the event, never lost
             _logger.exception("Processing agency event %s failed", self.id)
@@ -152,6 +184,19 @@ class FollowupAgencyEvent(models.Model):
                     error=_("No case here has this agency reference."),
                 )
             )
+
+    def _retry_later(self, values, retry_after):
+        """Give the event a time to be tried again (a failure of the agency,
+        not of the event: it never gives up), and wake the scheduled action
+        then."""
+        base = self.env["followup.agency.request"]._retry_base()
+        delay = backoff.retry_delay(
+            values["attempts"], base=base, retry_after=retry_after
+        )
+        values["next_attempt"] = fields.Datetime.now() + timedelta(seconds=delay)
+        self.env.ref("receivables_followup.ir_cron_agency_events").sudo()._trigger(
+            values["next_attempt"]
+        )
 
     def action_retry(self):
         self.agency_id._check_manager()

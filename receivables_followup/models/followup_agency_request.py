@@ -1,6 +1,8 @@
 import logging
 from datetime import timedelta
 
+from psycopg2.errors import TransactionRollbackError
+
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 from odoo.modules import module as odoo_module
@@ -18,6 +20,9 @@ RENDER_BATCH = 50
 INVOICE_REPORT = "account.account_invoices"
 #: failures of the agency, not of the request's data: retried later
 RETRIED = (agency_errors.TRANSIENT, agency_errors.RATE_LIMITED)
+#: ceiling of the first retry's delay, seconds (it doubles with each failure)
+DEFAULT_RETRY_BASE = 30.0
+RETRY_BASE_PARAM = "receivables_followup.agency_retry_base"
 
 
 class FollowupAgencyRequest(models.Model):
@@ -168,6 +173,12 @@ class FollowupAgencyRequest(models.Model):
         except AgencyError as error:
             self._on_error(error)
             return
+        except TransactionRollbackError as error:
+            # the agency answered, but another worker changed the case meanwhile
+            # (a callback, the poll) and this transaction cannot write it: the
+            # request is sent again, its idempotency key replays the answer
+            self._retry_soon(str(error))
+            return
         except Exception as error:  # noqa: BLE001 - shown on the request, not lost
             _logger.exception("Agency request %s failed", self.id)
             self._on_error(
@@ -222,12 +233,17 @@ class FollowupAgencyRequest(models.Model):
             "last_error": _describe(self.env, error),
         }
         if error.kind in RETRIED and attempts < agency.max_attempts:
-            delay = backoff.retry_delay(attempts, retry_after=error.retry_after)
-            values.update(
-                state="retry",
-                next_attempt=fields.Datetime.now() + timedelta(seconds=delay),
+            delay = backoff.retry_delay(
+                attempts, base=self._retry_base(), retry_after=error.retry_after
             )
+            next_attempt = fields.Datetime.now() + timedelta(seconds=delay)
+            values.update(state="retry", next_attempt=next_attempt)
             self.write(values)
+            # the retry is due at its time, not at the scheduled action's next
+            # interval (5 minutes, or whatever an administrator set)
+            self.env.ref("receivables_followup.ir_cron_agency_outbox").sudo()._trigger(
+                next_attempt
+            )
             agency._record_failure(error.message)
             return
         if error.kind == agency_errors.AUTH:
@@ -250,6 +266,28 @@ class FollowupAgencyRequest(models.Model):
                 _("A request to the collection agency failed"),
                 note=values["last_error"],
             )
+
+    def _retry_soon(self, message):
+        """Send the request again after a short delay, without counting it as
+        a failure of the agency."""
+        delay = backoff.retry_delay(1, base=self._retry_base())
+        next_attempt = fields.Datetime.now() + timedelta(seconds=delay)
+        self.write(
+            {"state": "retry", "next_attempt": next_attempt, "last_error": message}
+        )
+        self.env.ref("receivables_followup.ir_cron_agency_outbox").sudo()._trigger(
+            next_attempt
+        )
+
+    def _retry_base(self):
+        """Ceiling in seconds of the first retry's delay (it doubles with each
+        failure): the system parameter ``receivables_followup.agency_retry_base``,
+        30 by default."""
+        value = self.env["ir.config_parameter"].sudo().get_param(RETRY_BASE_PARAM)
+        try:
+            return max(float(value), 0.0) if value else DEFAULT_RETRY_BASE
+        except ValueError:
+            return DEFAULT_RETRY_BASE
 
     # ------------------------------------------------------------------
     # buttons

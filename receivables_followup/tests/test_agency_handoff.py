@@ -346,6 +346,27 @@ class TestOutboxFailures(HandoffCommon):
         self.assertEqual(request.attempts, 3)
         self.assertEqual(len(self.sandbox.cases()), 1)
 
+    def test_a_retry_wakes_the_outbox_at_its_time(self):
+        """The retry's delay grows from the system parameter's base, and the
+        scheduled action is triggered for it: a retry does not wait for the
+        action's next interval."""
+        self.env["ir.config_parameter"].sudo().set_param(
+            "receivables_followup.agency_retry_base", "4"
+        )
+        self.sandbox.add_fault("status", method="POST", path="/cases", status=503)
+        case = self._queued_case()
+        before = fields.Datetime.now()
+        self.Request.sudo()._cron_send_requests()
+        request = case.request_ids
+        self.assertEqual(request.state, "retry")
+        self.assertLessEqual(request.next_attempt, before + timedelta(seconds=5))
+        cron = self.env.ref("receivables_followup.ir_cron_agency_outbox")
+        self.assertTrue(
+            self.env["ir.cron.trigger"].search(
+                [("cron_id", "=", cron.id), ("call_at", "=", request.next_attempt)]
+            )
+        )
+
     def test_gives_up_after_the_attempts(self):
         self.agency.failure_threshold = 0
         self.sandbox.add_fault(
@@ -439,6 +460,30 @@ class TestAgencySync(HandoffCommon):
         self.assertAlmostEqual(case.amount_collected, 400.0)
         self.assertTrue(case.exclusive_period_end)
         self.assertTrue(self.agency.poll_cursor)
+
+    def test_poll_applies_the_other_cases_when_the_agency_fails_on_one(self):
+        """A 5xx on one case's payments holds that case for the next poll and
+        the cursor before its change; the other cases are applied (with 20 %
+        of the calls failing, a poll of many cases never got through)."""
+        failing, _invoice = self._submitted_case()
+        other, _invoice = self._submitted_case(self.customer_be)
+        self.sandbox.activate(failing.agency_case_id)
+        self.sandbox.activate(other.agency_case_id)
+        self.sandbox.add_fault(
+            "status",
+            method="GET",
+            path=f"/cases/{failing.agency_case_id}/payments",
+            status=503,
+        )
+        self.env["followup.agency"]._cron_poll_agencies()
+        self.assertEqual(other.state, "active")
+        self.assertEqual(failing.state, "submitted")
+        changed = payloads.naive_utc(
+            payloads.parse_case(self.sandbox.case(failing.agency_case_id)).updated_at
+        )
+        self.assertLess(self.agency.poll_cursor, changed)
+        self.env["followup.agency"]._cron_poll_agencies()
+        self.assertEqual(failing.state, "active")
 
     def test_an_older_change_never_moves_a_case_back(self):
         case, _invoice = self._submitted_case()

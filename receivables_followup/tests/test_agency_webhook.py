@@ -8,9 +8,12 @@ import json
 import logging
 import time
 import uuid
+from datetime import timedelta
 
+from odoo import fields
 from odoo.tests import HttpCase, tagged
 
+from ..models.followup_agency_event import MAX_ATTEMPTS
 from ..services.agency_errors import WebhookRefused
 from ..services.debitura import webhooks
 from .common_agency import sandbox_testing
@@ -258,7 +261,41 @@ class TestAgencyWebhook(HandoffCommon, HttpCase):
         self.assertEqual(event.state, "failed")
         self.assertIn("503", event.error)
         self.assertEqual(case.state, "submitted")
-        # the scheduled action tries it again
+        # the scheduled action tries it again once its time has come
+        self.assertTrue(event.next_attempt)
+        self.Event._cron_process_events()
+        self.assertEqual(event.attempts, 1)
+        event.sudo().next_attempt = fields.Datetime.now() - timedelta(seconds=1)
+        self.Event._cron_process_events()
+        self.assertEqual(event.state, "done")
+        self.assertFalse(event.next_attempt)
+        self.assertEqual(case.state, "active")
+
+    def test_agency_failures_never_exhaust_an_event(self):
+        """An event the agency cannot answer for (5xx, 429, time-outs) is tried
+        again past the attempts a broken event gets, each time at its own
+        delay, with the scheduled action woken then: once the agency answers,
+        the event is applied (a soak with 20 % faults left some failed)."""
+        case = self._submitted_case()
+        self.sandbox.activate(case.agency_case_id)
+        path = f"/cases/{case.agency_case_id}"
+        failures = MAX_ATTEMPTS + 2
+        self.sandbox.add_fault(
+            "status", method="GET", path=path, status=503, count=failures
+        )
+        self._post(self._event("case.updated", case))
+        cron = self.env.ref("receivables_followup.ir_cron_agency_events")
+        event = self.Event.search([])
+        for attempt in range(1, failures + 1):
+            self.Event._cron_process_events()
+            self.assertEqual((event.state, event.attempts), ("failed", attempt))
+            self.assertTrue(event.next_attempt)
+            self.assertTrue(
+                self.env["ir.cron.trigger"].search(
+                    [("cron_id", "=", cron.id), ("call_at", "=", event.next_attempt)]
+                )
+            )
+            event.sudo().next_attempt = fields.Datetime.now() - timedelta(seconds=1)
         self.Event._cron_process_events()
         self.assertEqual(event.state, "done")
         self.assertEqual(case.state, "active")
