@@ -22,6 +22,7 @@ from odoo.tests import HttpCase, tagged
 from odoo.tools import config, mute_logger
 
 from .access_doors_routes import RouteDoors
+from .access_doors_secrets import SecretDoors
 from .common_access import (
     INTERNAL_ROLES,
     ROLE_COMPANY,
@@ -158,7 +159,7 @@ def _cell(ops):
 
 
 @tagged("post_install", "-at_install")
-class TestAccessMatrix(RouteDoors, AccessMatrixCommon, HttpCase):
+class TestAccessMatrix(RouteDoors, SecretDoors, AccessMatrixCommon, HttpCase):
     # the doors 3 and 4 come from mixins, in files of their own
     allow_inherited_tests_method = True
     tables = {}
