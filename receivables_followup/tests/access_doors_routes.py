@@ -480,3 +480,28 @@ class RouteDoors:
             rows,
         )
         self.assertFalse(failures, "\n".join(failures))
+
+    def test_3_letter_url_writes_tokens_without_an_error(self):
+        """The letter's URL is served on a read-only cursor; the payment
+        links' tokens it needs make Odoo serve it again read/write, without
+        the failed UPDATE's error in the log."""
+        moves = self.review_a.line_ids.move_id
+        self.env.cr.execute(
+            "UPDATE account_move SET access_token = NULL WHERE id = ANY(%s)",
+            [moves.ids],
+        )
+        moves.invalidate_recordset(["access_token"])
+        self._login("followup_user")
+        url = (
+            "/report/pdf/receivables_followup.report_followup_letter/"
+            f"{self.review_a.id}"
+        )
+        with (
+            self.assertNoLogs("odoo.sql_db", "ERROR"),
+            self.assertLogs("odoo.http", "WARNING") as logs,
+        ):
+            response = self.url_open(url, timeout=30)
+        self.assertEqual(response.status_code, 200)
+        self.assertIn("retrying with a read/write cursor", logs.output[0])
+        moves.invalidate_recordset(["access_token"])
+        self.assertTrue(all(moves.mapped("access_token")))
