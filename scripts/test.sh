@@ -12,13 +12,14 @@
 #                             the demo-data run is then left out
 # Variables: ODOO_PATH, RF_ODOO_SEARCH_DEFAULTS=0, RF_VENV, RF_DATA_DIR, RF_CACHE,
 #            RF_MODULE (the addon under test), PGHOST/PGPORT/PGUSER/PGPASSWORD.
-# Logs: .test-output/<stage>.log
+# Logs: .test-output/<stage>.log; files the Odoo tests write (the access matrix):
+#       .test-output/<stage>/
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 2
 # shellcheck source=scripts/lib.sh
 source scripts/lib.sh
 
-usage() { sed -n '2,16s/^# \{0,1\}//p' "$0"; }
+usage() { sed -n '2,17s/^# \{0,1\}//p' "$0"; }
 
 odoo_path="" keep_db=0 skip_lint=0 tags="/$RF_MODULE"
 while [ $# -gt 0 ]; do
@@ -95,8 +96,11 @@ run_odoo_tests() {
     fi
     [ "$demo" = "no" ] && demo_args=(--without-demo=all)
     logfile="$OUT/$stage.log"
-    echo "Installing $RF_MODULE in $db; full log: $logfile"
-    odoo -d "$db" -i "$RF_MODULE" "${demo_args[@]}" --test-enable \
+    # files the tests write for the record (the access matrix) stay with the logs
+    local test_output="$OUT/$stage"
+    mkdir -p "$test_output"
+    echo "Installing $RF_MODULE in $db; full log: $logfile; test files: $test_output"
+    ODOO_TEST_OUTPUT="$test_output" odoo -d "$db" -i "$RF_MODULE" "${demo_args[@]}" --test-enable \
         --test-tags "$stage_tags" --stop-after-init --log-level=test \
         --screenshots="$OUT/screenshots" \
         --http-port="$(free_port)" --workers=0 --max-cron-threads=0 2>&1 | tee "$logfile" |

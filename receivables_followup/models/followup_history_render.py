@@ -1,5 +1,7 @@
 from collections import Counter, defaultdict, namedtuple
 
+from psycopg2.errors import ReadOnlySqlTransaction
+
 from odoo import api, fields, models
 from odoo.tools import formataddr
 
@@ -266,7 +268,32 @@ class FollowupHistoryRender(models.AbstractModel):
     def _followup_ensure_access_tokens(self):
         """Give the reminded invoices the portal access token their payment
         links carry, in one statement (``get_portal_url`` writes them one by
-        one), with the same kind of random token."""
+        one), with the same kind of random token.
+
+        Nothing is written when every invoice has its token: a letter printed
+        through Odoo's report URLs (``/report/pdf/...``) runs on a read-only
+        cursor. When some lack one there, the read-only transaction is refused
+        as PostgreSQL refuses it, before the UPDATE: Odoo then serves the
+        request again on a read/write cursor, and the UPDATE's failure no
+        longer logs an error (a "bad query" with its traceback) at each print.
+        """
+        self.env.cr.execute(
+            """
+            SELECT 1
+              FROM followup_history_line l
+              JOIN account_move m ON m.id = l.move_id
+             WHERE l.history_id = ANY(%s)
+               AND m.access_token IS NULL
+             LIMIT 1
+            """,
+            [self.ids],
+        )
+        if not self.env.cr.fetchone():
+            return
+        if self.env.cr.readonly:
+            raise ReadOnlySqlTransaction(
+                "the reminded invoices need their portal access tokens"
+            )
         self.env.cr.execute(
             """
             UPDATE account_move m

@@ -346,3 +346,16 @@ class AccessMatrixCommon(AgencySandboxMixin, SecurityCommon):
             return Model
         domain = [("company_id", "=", company.id)] if "company_id" in Model else []
         return Model.search(domain, limit=1, order="id")
+
+
+def text_table(title, header, rows):
+    """A plain-text table: ``header`` and ``rows`` are lists of strings."""
+    widths = [
+        max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header))
+    ]
+
+    def line(cells):
+        return " | ".join(str(c).ljust(w) for c, w in zip(cells, widths, strict=True))
+
+    rule = "-+-".join("-" * w for w in widths)
+    return "\n".join([title, "", line(header), rule, *map(line, rows), ""])

@@ -21,7 +21,15 @@ from odoo.exceptions import AccessError
 from odoo.tests import HttpCase, tagged
 from odoo.tools import config, mute_logger
 
-from .common_access import INTERNAL_ROLES, ROLE_COMPANY, ROLES, AccessMatrixCommon
+from .access_doors_routes import RouteDoors
+from .access_doors_secrets import SecretDoors
+from .common_access import (
+    INTERNAL_ROLES,
+    ROLE_COMPANY,
+    ROLES,
+    AccessMatrixCommon,
+    text_table,
+)
 
 _logger = logging.getLogger(__name__)
 
@@ -150,21 +158,10 @@ def _cell(ops):
     )
 
 
-def _table(title, header, rows):
-    """A plain-text table: ``header`` and ``rows`` are lists of strings."""
-    widths = [
-        max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header))
-    ]
-
-    def line(cells):
-        return " | ".join(str(c).ljust(w) for c, w in zip(cells, widths, strict=True))
-
-    rule = "-+-".join("-" * w for w in widths)
-    return "\n".join([title, "", line(header), rule, *map(line, rows), ""])
-
-
 @tagged("post_install", "-at_install")
-class TestAccessMatrix(AccessMatrixCommon, HttpCase):
+class TestAccessMatrix(RouteDoors, SecretDoors, AccessMatrixCommon, HttpCase):
+    # the doors 3 and 4 come from mixins, in files of their own
+    allow_inherited_tests_method = True
     tables = {}
 
     @classmethod
@@ -299,19 +296,19 @@ class TestAccessMatrix(AccessMatrixCommon, HttpCase):
                 company_rows.append([model, rules, *company_cells])
             elif Model._auto and not Model._transient:
                 failures.append(f"{model}: no company-2 record tried")
-        self.tables["1a"] = _table(
+        self.tables["1a"] = text_table(
             "1a. Access rights (has_access / check_access_rights): "
             "r read, w write, c create, d delete",
             ["model", "kind", "group", *ROLES],
             acl_rows,
         )
-        self.tables["1b"] = _table(
+        self.tables["1b"] = text_table(
             "1b. Real attempts: create from nothing, then read, write, delete "
             "one company-1 record (a wizard: another user's)",
             ["model", "kind", *ROLES],
             real_rows,
         )
-        self.tables["1c"] = _table(
+        self.tables["1c"] = text_table(
             "1c. One company-2 record: read, write",
             ["model", "rules", *ROLES],
             company_rows,
@@ -575,7 +572,7 @@ class TestAccessMatrix(AccessMatrixCommon, HttpCase):
             rows.append([key, *cells])
             if tuple(cells) != EXPECTED_METHODS.get(key):
                 failures.append(f"{key}: {' '.join(cells)}")
-        self.tables["2"] = _table(
+        self.tables["2"] = text_table(
             "2. Public methods over /web/dataset/call_kw, on company-1 records "
             "(a wizard: created by the caller first). ok: done, nothing changed; "
             "changed: done, data changed; "
