@@ -38,7 +38,6 @@ import os
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -49,8 +48,7 @@ from pathlib import Path
 
 import psycopg2
 import pytest
-import requests
-from odoo_processes import odoo_command, run_odoo
+from odoo_processes import OdooServer, free_port, odoo_command, run_odoo
 
 REPO = Path(__file__).resolve().parents[1]
 BENCH = REPO / "bench"
@@ -456,12 +454,6 @@ def db_name(suffix):
     return f"{os.environ.get('RF_DB_PREFIX', 'rf_pytest_')}crash_{suffix}"
 
 
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def report(capsys, title, lines):
     """The scenario's figures, on the terminal even when pytest captures."""
     with capsys.disabled():
@@ -787,45 +779,6 @@ def drain_outbox(world):
         Stage(world.database, script(OUTBOX, **world.params(batch=50))).run()
 
 
-class OdooServer:
-    """``odoo-bin`` serving HTTP on a loopback port, without cron threads."""
-
-    def __init__(self, database, port):
-        self.port = port
-        self.process = subprocess.Popen(
-            odoo_command(
-                database,
-                f"--http-port={port}",
-                "--http-interface=127.0.0.1",
-                "--workers=0",
-                "--max-cron-threads=0",
-            ),
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and self.process.poll() is None:
-            try:
-                if requests.get(self.url("/web/login"), timeout=5).ok:
-                    return
-            except requests.ConnectionError:
-                pass
-            time.sleep(0.2)
-        self.stop()
-        raise AssertionError("the Odoo server did not answer")
-
-    def url(self, path):
-        return f"http://127.0.0.1:{self.port}{path}"
-
-    def stop(self):
-        self.process.terminate()
-        try:
-            self.process.wait(30)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-
-
 def agency_payments(world):
     """{payment id: amount} of every payment the sandbox holds on our cases."""
     payments = {}
@@ -871,7 +824,7 @@ def test_inbox_killed_while_applying_callbacks_books_each_payment_once(agency, c
         "UPDATE followup_agency SET webhook_secret = %s WHERE id = %s",
         [subscription["secret"], world.agency_id],
     )
-    server = OdooServer(world.database, port)
+    server = OdooServer(world.database, port=port)
     try:
         for _ref, agency_case_id in world.odoo_cases():
             world.sandbox.activate(agency_case_id)

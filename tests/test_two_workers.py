@@ -10,18 +10,16 @@ was retried, as Odoo retries a request), and no lock is left behind.
 
 import json
 import os
-import subprocess
 import threading
 import time
 
 import pytest
 import requests
-from odoo_processes import odoo_command
+from odoo_processes import OdooServer, free_port
 from test_crash_recovery import (
     Stage,
     db_name,
     drop_db,
-    free_port,
     make_followup_db,
     query,
     query_none,
@@ -36,55 +34,6 @@ PLAN_SLICE = 25
 BATCH = 10
 EDITED_INVOICES = 30
 RUN_TIMEOUT = 300
-
-
-class Server:
-    """``odoo-bin --workers 2 --max-cron-threads 2`` on a loopback port."""
-
-    def __init__(self, database, logfile):
-        self.port = free_port()
-        self.logfile = logfile
-        self.process = subprocess.Popen(
-            [
-                *odoo_command(
-                    database,
-                    f"--http-port={self.port}",
-                    "--http-interface=127.0.0.1",
-                    f"--gevent-port={free_port()}",
-                    "--workers=2",
-                    "--max-cron-threads=2",
-                    f"--db-filter=^{database}$",
-                    f"--logfile={logfile}",
-                ),
-                "--log-handler=odoo.addons.base.models.ir_cron:INFO",
-                "--log-handler=odoo.addons.receivables_followup:INFO",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and self.process.poll() is None:
-            try:
-                if requests.get(self.url("/web/login"), timeout=5).ok:
-                    return
-            except requests.ConnectionError:
-                pass
-            time.sleep(0.2)
-        self.stop()
-        raise AssertionError(f"the Odoo server did not answer; see {logfile}")
-
-    def url(self, path):
-        return f"http://127.0.0.1:{self.port}{path}"
-
-    def stop(self):
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, 15)
-            try:
-                self.process.wait(60)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, 9)
-                self.process.wait()
 
 
 class Session:
@@ -201,7 +150,16 @@ def test_two_cron_workers_share_the_run_and_lose_no_edit(workers_db, tmp_path, c
     edited = [move_id for (move_id,) in edited]
     jobs, dispute_id = prepare(database, edited)
     logfile = tmp_path / "odoo.log"
-    server = Server(database, logfile)
+    server = OdooServer(
+        database,
+        "--workers=2",
+        "--max-cron-threads=2",
+        f"--gevent-port={free_port()}",
+        f"--db-filter=^{database}$",
+        f"--logfile={logfile}",
+        "--log-handler=odoo.addons.base.models.ir_cron:INFO",
+        "--log-handler=odoo.addons.receivables_followup:INFO",
+    )
     try:
         accountant = Session(server, database, "admin", "admin")
         controller = Session(server, database, "admin", "admin")
