@@ -80,9 +80,10 @@ def wake(db):
     psql(
         db,
         "UPDATE ir_cron SET nextcall = (now() at time zone 'UTC') "
-        f"- interval '1 minute' WHERE id IN ({ids}); "
-        f"SELECT pg_notify('cron_trigger', '{db}');",
+        f"- interval '1 minute' WHERE id IN ({ids})",
     )
+    # Odoo's cron workers listen in the ``postgres`` database
+    psql("postgres", f"SELECT pg_notify('cron_trigger', '{db}')")
 
 
 def run_state(db):

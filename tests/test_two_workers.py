@@ -124,14 +124,15 @@ result(dispute_id=dispute.id)
 
 
 def wake(database, jobs):
-    """Make the jobs due and wake the cron workers, as Odoo's triggers do."""
+    """Make the jobs due and wake the cron workers, as Odoo's triggers do (its
+    cron workers listen in the ``postgres`` database)."""
     query_none(
         database,
         "UPDATE ir_cron SET nextcall = (now() at time zone 'UTC') "
-        "- interval '1 minute' "
-        "WHERE id = ANY(%s); SELECT pg_notify('cron_trigger', %s)",
-        [jobs, database],
+        "- interval '1 minute' WHERE id = ANY(%s)",
+        [jobs],
     )
+    query_none("postgres", "SELECT pg_notify('cron_trigger', %s)", [database])
 
 
 def test_two_cron_workers_share_the_run_and_lose_no_edit(workers_db, tmp_path, capsys):
