@@ -101,12 +101,15 @@ class OdooServer:
     """``odoo-bin --workers W`` on a free loopback port, in its own process group
     (``cron_threads``: its cron workers, none by default)."""
 
-    def __init__(self, odoo, db, workers, db_filter=True, cron_threads=0, label=None):
+    def __init__(
+        self, odoo, db, workers, db_filter=True, cron_threads=0, label=None, log=()
+    ):
         self.odoo = odoo
         self.db = db
         self.workers = workers
         self.db_filter = db_filter
         self.cron_threads = cron_threads
+        self.log_handlers = log
         self.port = free_port()
         self.gevent_port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -142,6 +145,7 @@ class OdooServer:
             "warn",
             "--logfile",
             str(self.logfile),
+            *(f"--log-handler={handler}" for handler in self.log_handlers),
         ]
         self.process = subprocess.Popen(  # noqa: S603 - our own command
             cmd,

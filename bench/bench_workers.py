@@ -86,6 +86,19 @@ def wake(db):
     psql("postgres", f"SELECT pg_notify('cron_trigger', '{db}')")
 
 
+def job_shares(logfile):
+    """{job name: (calls, units of work)} from Odoo's cron log lines."""
+    shares = {}
+    for line in Path(logfile).read_text(errors="replace").splitlines():
+        if " processed " not in line or "records remaining" not in line:
+            continue
+        name = line.split("Job '")[1].split("'")[0]
+        units = int(line.split(" processed ")[1].split(" records")[0])
+        calls, total = shares.get(name, (0, 0))
+        shares[name] = (calls + 1, total + units)
+    return shares
+
+
 def run_state(db):
     row = psql(
         db,
@@ -125,9 +138,16 @@ def time_run(odoo, data_db, cron_workers, attempt, timeout):
     try:
         prepare(db)
         server = OdooServer(
-            odoo, db, 2, cron_threads=cron_workers, label=f"cron{cron_workers}"
+            odoo,
+            db,
+            2,
+            cron_threads=cron_workers,
+            label=f"cron{cron_workers}",
+            log=["odoo.addons.base.models.ir_cron:INFO"],
         )
         log(f"starting odoo-bin --workers 2 --max-cron-threads {cron_workers} on {db}")
+        # odoo-bin appends to its log file: this run's lines only
+        server.logfile.unlink(missing_ok=True)
         server.start()
         try:
             start = time.monotonic()
@@ -148,6 +168,7 @@ def time_run(odoo, data_db, cron_workers, attempt, timeout):
             )
         result = counts(db)
         result["seconds"] = elapsed
+        result["shares"] = job_shares(server.logfile)
         return result
     finally:
         drop_db(db)
@@ -202,6 +223,8 @@ def main(argv=None):
             f"{last['actions']:,} | {last['emails']:,} | {last['doubled']} | "
             f"{last['failed']} |"
         )
+        for name, (calls, units) in sorted(last["shares"].items()):
+            print(f"|  | {name}: {calls} calls, {units:,} units | | | | |")
         ok = ok and all(not run["doubled"] and not run["failed"] for run in runs)
         ok = ok and len({(run["actions"], run["emails"]) for run in runs}) == 1
     if 1 in medians and 2 in medians:

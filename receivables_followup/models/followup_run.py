@@ -74,9 +74,7 @@ class FollowupRun(models.Model):
     )
     started_at = fields.Datetime(readonly=True)
     finished_at = fields.Datetime(readonly=True)
-    #: the last customer (commercial partner id) planned: the planning goes on
-    #: after it, a slice of customers per committed call
-    plan_cursor = fields.Integer(readonly=True, copy=False)
+    slice_ids = fields.One2many("followup.run.slice", "run_id", readonly=True)
 
     _sql_constraints = [
         (
@@ -351,7 +349,9 @@ class FollowupRun(models.Model):
     def _lock_for_planning(self):
         """The first of these runs no other worker is planning, locked for this
         transaction; an empty recordset when each is held (``SKIP LOCKED``: a
-        worker never waits for another, it performs what is planned instead)."""
+        worker never waits for another, it performs what is planned instead).
+        ``NO KEY UPDATE``: the lock leaves the run's row to the key-share locks
+        of the workers writing its actions meanwhile."""
         if not self:
             return self
         self.flush_recordset()
@@ -364,7 +364,7 @@ class FollowupRun(models.Model):
                          WHERE id IN %s AND state = 'planned'
                          ORDER BY id
                          LIMIT 1
-                           FOR UPDATE SKIP LOCKED
+                           FOR NO KEY UPDATE SKIP LOCKED
                         """,
                         tuple(self.ids),
                     )
@@ -390,24 +390,39 @@ class FollowupRun(models.Model):
         """
         self.ensure_one()
         company, today = self.company_id, self.date
-        partner_ids, more = self._planning_partner_slice(
-            company, today, self.plan_cursor
+        Slice = self.env["followup.run.slice"]
+        last = Slice.search(
+            [("run_id", "=", self.id)], order="last_partner_id desc", limit=1
         )
-        values, planned = {}, 0
+        partner_ids, more = self._planning_partner_slice(
+            company, today, last.last_partner_id
+        )
+        planned = 0
         if partner_ids:
             planned, covered, below_minimum = self._plan_partners(partner_ids, origin)
-            values.update(
-                plan_cursor=partner_ids[-1],
-                planned_count=self.planned_count + planned,
-                covered_partner_count=self.covered_partner_count + covered,
-                below_minimum_count=self.below_minimum_count + below_minimum,
+            Slice.create(
+                {
+                    "run_id": self.id,
+                    "last_partner_id": partner_ids[-1],
+                    "planned_count": planned,
+                    "covered_partner_count": covered,
+                    "below_minimum_count": below_minimum,
+                }
             )
         if not more:
-            total = values.get("planned_count", self.planned_count)
-            values.update(
-                plan_cursor=0,
-                state="running" if total else "done",
-                finished_at=False if total else fields.Datetime.now(),
+            # the run's own row is written once, when its planning ends
+            slices = Slice.search([("run_id", "=", self.id)])
+            total = sum(slices.mapped("planned_count"))
+            self.write(
+                {
+                    "planned_count": total,
+                    "covered_partner_count": sum(
+                        slices.mapped("covered_partner_count")
+                    ),
+                    "below_minimum_count": sum(slices.mapped("below_minimum_count")),
+                    "state": "running" if total else "done",
+                    "finished_at": False if total else fields.Datetime.now(),
+                }
             )
             _logger.info(
                 "Follow-up of %s for company %s: %s actions planned",
@@ -415,7 +430,6 @@ class FollowupRun(models.Model):
                 company.id,
                 total,
             )
-        self.write(values)
         return len(partner_ids), planned
 
     def _plan_partners(self, partner_ids, origin):

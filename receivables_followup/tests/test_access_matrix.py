@@ -70,6 +70,7 @@ MODEL_GROUPS = {
         acl(U),
         (
             "followup.run",
+            "followup.run.slice",
             "followup.promise",
             "followup.agency.case.line",
             "followup.agency.request",
