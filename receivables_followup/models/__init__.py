@@ -4,7 +4,7 @@ from . import followup_policy
 from . import followup_level
 from . import followup_interest_rate
 from . import followup_run
-from . import followup_run_slice
+from . import followup_run_planning
 from . import followup_history_render
 from . import followup_history_perform
 from . import followup_history_review

@@ -74,7 +74,7 @@ class FollowupRun(models.Model):
     )
     started_at = fields.Datetime(readonly=True)
     finished_at = fields.Datetime(readonly=True)
-    slice_ids = fields.One2many("followup.run.slice", "run_id", readonly=True)
+    planning_ids = fields.One2many("followup.run.planning", "run_id", readonly=True)
 
     _sql_constraints = [
         (
@@ -335,7 +335,7 @@ class FollowupRun(models.Model):
         self.env["account.move"]._followup_refresh_statuses([company.id], today)
         try:
             with self.env.cr.savepoint():
-                return self.create(
+                run = self.create(
                     {
                         "company_id": company.id,
                         "date": today,
@@ -343,38 +343,43 @@ class FollowupRun(models.Model):
                         "started_at": fields.Datetime.now(),
                     }
                 )
+                self.env["followup.run.planning"].create({"run_id": run.id})
+                return run
         except (psycopg2.errors.UniqueViolation, psycopg2.errors.SerializationFailure):
             return self.browse()
 
     def _lock_for_planning(self):
-        """The first of these runs no other worker is planning, locked for this
-        transaction; an empty recordset when each is held (``SKIP LOCKED``: a
-        worker never waits for another, it performs what is planned instead).
-        ``NO KEY UPDATE``: the lock leaves the run's row to the key-share locks
-        of the workers writing its actions meanwhile."""
+        """The first of these runs no other worker is planning, its planning
+        row locked for this transaction; an empty recordset when each is held
+        (``SKIP LOCKED``: a worker never waits for another, it performs what is
+        planned instead) or when another worker planned a slice since this
+        transaction began (its snapshot would plan that slice again)."""
         if not self:
             return self
         self.flush_recordset()
+        self.env["followup.run.planning"].flush_model()
         try:
             with self.env.cr.savepoint(flush=False):
                 self.env.cr.execute(
                     SQL(
                         """
-                        SELECT id FROM followup_run
-                         WHERE id IN %s AND state = 'planned'
-                         ORDER BY id
+                        SELECT p.run_id
+                          FROM followup_run_planning p
+                          JOIN followup_run r ON r.id = p.run_id
+                         WHERE p.run_id IN %s AND r.state = 'planned'
+                         ORDER BY p.run_id
                          LIMIT 1
-                           FOR NO KEY UPDATE SKIP LOCKED
+                           FOR UPDATE OF p SKIP LOCKED
                         """,
                         tuple(self.ids),
                     )
                 )
                 row = self.env.cr.fetchone()
         except psycopg2.errors.SerializationFailure:
-            # another worker planned a slice since this transaction began
             return self.browse()
         run = self.browse(row[0] if row else [])
         run.invalidate_recordset()
+        run.planning_ids.invalidate_recordset()
         return run
 
     def _plan_next_slice(self, origin="cron"):
@@ -390,36 +395,35 @@ class FollowupRun(models.Model):
         """
         self.ensure_one()
         company, today = self.company_id, self.date
-        Slice = self.env["followup.run.slice"]
-        last = Slice.search(
-            [("run_id", "=", self.id)], order="last_partner_id desc", limit=1
+        planning = self.planning_ids[:1] or self.env["followup.run.planning"].create(
+            {"run_id": self.id}
         )
         partner_ids, more = self._planning_partner_slice(
-            company, today, last.last_partner_id
+            company, today, planning.last_partner_id
         )
-        planned = 0
+        planned = covered = below_minimum = 0
         if partner_ids:
             planned, covered, below_minimum = self._plan_partners(partner_ids, origin)
-            Slice.create(
-                {
-                    "run_id": self.id,
-                    "last_partner_id": partner_ids[-1],
-                    "planned_count": planned,
-                    "covered_partner_count": covered,
-                    "below_minimum_count": below_minimum,
-                }
-            )
+        # written even for an empty slice: a worker whose snapshot predates
+        # this call then fails to lock the row instead of planning it again
+        planning.write(
+            {
+                "last_partner_id": partner_ids[-1]
+                if partner_ids
+                else planning.last_partner_id,
+                "planned_count": planning.planned_count + planned,
+                "covered_partner_count": planning.covered_partner_count + covered,
+                "below_minimum_count": planning.below_minimum_count + below_minimum,
+            }
+        )
         if not more:
             # the run's own row is written once, when its planning ends
-            slices = Slice.search([("run_id", "=", self.id)])
-            total = sum(slices.mapped("planned_count"))
+            total = planning.planned_count
             self.write(
                 {
                     "planned_count": total,
-                    "covered_partner_count": sum(
-                        slices.mapped("covered_partner_count")
-                    ),
-                    "below_minimum_count": sum(slices.mapped("below_minimum_count")),
+                    "covered_partner_count": planning.covered_partner_count,
+                    "below_minimum_count": planning.below_minimum_count,
                     "state": "running" if total else "done",
                     "finished_at": False if total else fields.Datetime.now(),
                 }

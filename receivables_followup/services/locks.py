@@ -56,7 +56,10 @@ def retry_on_concurrency(env, step, tries=MAX_TRIES_ON_CONCURRENCY_FAILURE):
     """
     for attempt in range(1, tries + 1):
         try:
-            return step()
+            result = step()
+            # what the step wrote meets the other transactions here, not after
+            env.flush_all()
+            return result
         except Exception as raised:
             error = concurrency_error(raised)
             if error is None:

@@ -70,7 +70,7 @@ MODEL_GROUPS = {
         acl(U),
         (
             "followup.run",
-            "followup.run.slice",
+            "followup.run.planning",
             "followup.promise",
             "followup.agency.case.line",
             "followup.agency.request",
