@@ -74,7 +74,9 @@ class FollowupRun(models.Model):
     )
     started_at = fields.Datetime(readonly=True)
     finished_at = fields.Datetime(readonly=True)
-    planning_ids = fields.One2many("followup.run.planning", "run_id", readonly=True)
+    planning_ids = fields.One2many(
+        "followup.run.planning", "run_id", string="Planning Progress", readonly=True
+    )
 
     _sql_constraints = [
         (
