@@ -140,14 +140,10 @@ class FollowupRun(models.Model):
     def _run_followup_step(self, batch_size=None):
         """One unit of the scheduled follow-up: (done, remaining)."""
         companies = self.env["res.company"].search([])
-        runs = self._todays_runs(companies)
-        for company in companies - runs.company_id:
-            runs |= self._start_run(company, company._followup_today())
+        runs = self._start_todays_runs(companies)
         # a slice that plans nothing (a company without overdue customers)
         # takes no call of its own: planning goes on until a slice has work
-        while planning := runs.filtered(
-            lambda run: run.state == "planned"
-        )._lock_for_planning():
+        while planning := runs._lock_for_planning():
             examined, planned = planning._plan_next_slice()
             if planned:
                 self._wake_followup_workers()
@@ -265,14 +261,10 @@ class FollowupRun(models.Model):
         # sudo: runs and their actions are the engine's records, never written by
         # users; the user only asks for the companies it works in.
         Run = self.sudo()
-        runs = Run._todays_runs(self.env.companies)
-        for company in self.env.companies - runs.company_id:
-            runs |= Run._start_run(company, company._followup_today())
+        runs = Run._start_todays_runs(self.env.companies)
         # the first slice now, so that a small company's run is planned when the
         # list opens; a worker that holds the run plans it instead
-        planning = runs.filtered(
-            lambda run: run.state == "planned"
-        )._lock_for_planning()
+        planning = runs._lock_for_planning()
         if planning:
             planning._plan_next_slice(origin="manual")
         if runs.filtered(lambda run: run.state != "done"):
@@ -303,6 +295,15 @@ class FollowupRun(models.Model):
             ]
         )
         return self.search(domain)
+
+    @api.model
+    def _start_todays_runs(self, companies):
+        """Today's runs of ``companies``, started for those that have none
+        (unless another worker is starting it)."""
+        runs = self._todays_runs(companies)
+        for company in companies - runs.company_id:
+            runs |= self._start_run(company, company._followup_today())
+        return runs
 
     @api.model
     def _plan_companies(self, companies, origin="cron"):
@@ -351,11 +352,12 @@ class FollowupRun(models.Model):
             return self.browse()
 
     def _lock_for_planning(self):
-        """The first of these runs no other worker is planning, its planning
-        row locked for this transaction; an empty recordset when each is held
-        (``SKIP LOCKED``: a worker never waits for another, it performs what is
-        planned instead) or when another worker planned a slice since this
-        transaction began (its snapshot would plan that slice again)."""
+        """The first of these runs still to plan that no other worker is
+        planning, its planning row locked for this transaction; an empty
+        recordset when each is held (``SKIP LOCKED``: a worker never waits for
+        another, it performs what is planned instead) or when another worker
+        planned a slice since this transaction began (its snapshot would plan
+        that slice again)."""
         if not self:
             return self
         self.flush_recordset()
