@@ -842,7 +842,7 @@ EXPECTED_METHODS = {
         "denied",
         "changed",
         "changed",
-        "ok",
+        "refused",
     ),
     "followup.reminder.effect.level.action_open_reminders": (
         "denied",

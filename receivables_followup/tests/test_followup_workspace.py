@@ -4,6 +4,7 @@ room."""
 
 from freezegun import freeze_time
 
+from odoo import Command
 from odoo.exceptions import UserError
 from odoo.tests import tagged
 
@@ -93,6 +94,50 @@ class TestFollowupWorkspace(FollowupCommon):
             with self.assertRaises(UserError):
                 wizard.action_confirm()
         self.assertFalse(invoice.followup_postponed_to)
+
+    def test_bulk_postpone_refuses_invoices_of_another_company(self):
+        invoice = self._create_invoice(self.customer_fr, 500.0, "2025-02-20")
+        other_company = self.setup_other_company(name="Other Postponer Co")["company"]
+        stranger = self.env["res.users"].create(
+            {
+                "name": "Oscar Other",
+                "login": "oscar_postpone",
+                "company_id": other_company.id,
+                "company_ids": [Command.set(other_company.ids)],
+                "groups_id": [
+                    Command.set(
+                        [
+                            self.env.ref("base.group_user").id,
+                            self.env.ref("receivables_followup.group_followup_user").id,
+                        ]
+                    )
+                ],
+            }
+        )
+        notes = len(invoice.message_ids)
+        with freeze_time(TODAY):
+            # the ids come from a crafted call: the form would not offer them;
+            # the stranger works in its own company, as the web client says
+            wizard = (
+                self.env["followup.postpone"]
+                .with_user(stranger)
+                .with_context(allowed_company_ids=other_company.ids)
+                .create(
+                    {
+                        "move_ids": [Command.set(invoice.ids)],
+                        "date": "2025-03-31",
+                        "reason": "Not mine",
+                    }
+                )
+            )
+            # confirmed in a request of its own: the invoices read from the
+            # database, where the stranger's record rules hide them
+            wizard.invalidate_recordset()
+            with self.assertRaisesRegex(UserError, "your companies"):
+                wizard.action_confirm()
+        self.env.invalidate_all()
+        self.assertFalse(invoice.followup_postponed_to)
+        self.assertEqual(len(invoice.message_ids), notes)
 
     def test_send_next_reminder_now_skips_the_wait(self):
         invoice = self._create_invoice(self.customer_fr, 500.0, "2025-02-20")

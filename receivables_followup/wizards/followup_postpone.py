@@ -57,6 +57,10 @@ class FollowupPostpone(models.TransientModel):
         if not (self.reason or "").strip():
             raise UserError(_("Say why the follow-up waits."))
         moves = self.move_ids
+        # reading the field drops the invoices the user may not see: postponing
+        # the rest would answer a success for invoices left untouched
+        if not moves or self.sudo().move_ids - moves:
+            raise UserError(_("Choose invoices of your companies."))
         moves.check_access("read")
         if moves.company_id - self.env.user.company_ids:
             raise UserError(_("Choose invoices of your companies."))
