@@ -82,7 +82,13 @@ WEBHOOK_FAULTS = ["webhook_duplicate", "webhook_reorder", "webhook_drop"]
 #: what the faults apply to: creating a case and reading cases back
 FAULT_TARGETS = [("POST", "/cases"), ("GET", "/cases*")]
 #: Debitura's lifecycle labels -> the case states Odoo shows (the soak's only)
-LIFECYCLE_STATE = {"Active": "active"}
+#: the states the soak's cases reach: activated by the partner, or still waiting
+#: for it (Odoo's mapping, ``services/debitura/const.py``)
+LIFECYCLE_STATE = {
+    "Active": "active",
+    "PendingVerificationInternal": "submitted",
+    "PendingVerification": "submitted",
+}
 SANDBOX_SETTINGS = {
     "webhook_retry_delays": [0.5, 1, 2, 4, 8, 15, 30],
     "webhook_timeout": 10,
@@ -531,18 +537,19 @@ def soak(args, odoo, SandboxProcess, sandbox_root, db, result):
         deadline = time.monotonic() + args.timeout
         while time.monotonic() < deadline:
             database.tick()
+            # read before the partner's step: a case created at the agency after
+            # the step but before this count would be left out of the partner's
+            # work (never activated, no payment) and counted as settled
+            created = not thread.is_alive() and not database.one(
+                "SELECT count(*) FROM followup_agency_request WHERE agency_id = %s "
+                "AND kind = 'create' AND state IN ('pending', 'retry')",
+                [agency_id],
+            )[0]
             at_sandbox = partner.step()
-            if not thread.is_alive():
-                if "error" in handoff:
-                    raise RuntimeError(f"the hand-off failed: {handoff['error']}")
-                creates = database.one(
-                    "SELECT count(*) FILTER (WHERE state IN ('pending', 'retry')), "
-                    "count(*) FROM followup_agency_request WHERE agency_id = %s "
-                    "AND kind = 'create'",
-                    [agency_id],
-                )
-                if not creates[0] and at_sandbox == len(partner.handled):
-                    break
+            if not thread.is_alive() and "error" in handoff:
+                raise RuntimeError(f"the hand-off failed: {handoff['error']}")
+            if created and at_sandbox == len(partner.handled):
+                break
             time.sleep(1.0)
         thread.join()
         result["handoff"] = handoff
