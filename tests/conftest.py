@@ -26,7 +26,7 @@ from crash_common import (
 
 
 @pytest.fixture(scope="session")
-def base_db():
+def crash_base_db():
     """A database made by ``make_followup_db`` with CUSTOMERS customers."""
     name = db_name("base")
     try:
@@ -37,13 +37,13 @@ def base_db():
 
 
 @pytest.fixture(scope="session")
-def agency(base_db):
+def crash_agency(crash_base_db):
     name = db_name("agency")
     api_key = "crash-" + secrets.token_hex(8)
     sandbox = SandboxProcess(api_key=api_key, port=0)
     sandbox.start()
     try:
-        copy_db(base_db, name)
+        copy_db(crash_base_db, name)
         setup = Stage(
             name,
             script(

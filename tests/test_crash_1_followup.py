@@ -80,10 +80,10 @@ FOLLOWUP_COUNTS = {
 }
 
 
-def test_followup_run_killed_three_times_sends_everything_once(base_db, capsys):
+def test_followup_run_killed_three_times_sends_everything_once(crash_base_db, capsys):
     control, crashed = db_name("followup_control"), db_name("followup")
-    copy_db(base_db, control)
-    copy_db(base_db, crashed)
+    copy_db(crash_base_db, control)
+    copy_db(crash_base_db, crashed)
     try:
         Stage(control, script(FOLLOWUP, batch=FOLLOWUP_BATCH)).run()
         expected = snapshot(control, FOLLOWUP_COUNTS)

@@ -46,8 +46,10 @@ def sandbox_figures(world):
     }
 
 
-def test_outbox_killed_around_case_creations_creates_each_case_once(agency, capsys):
-    world = agency
+def test_outbox_killed_around_case_creations_creates_each_case_once(
+    crash_agency, capsys
+):
+    world = crash_agency
     cases = world.odoo_cases()
     assert len(cases) >= DEBTORS and not any(agency_id for _ref, agency_id in cases)
     lines = [

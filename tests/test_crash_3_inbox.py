@@ -112,10 +112,12 @@ PAYMENT_COUNTS = {
 }
 
 
-def test_inbox_killed_while_applying_callbacks_books_each_payment_once(agency, capsys):
+def test_inbox_killed_while_applying_callbacks_books_each_payment_once(
+    crash_agency, capsys
+):
     from agency_sandbox.reference import WEBHOOK_EVENTS
 
-    world = agency
+    world = crash_agency
     drain_outbox(world)
     # the sandbox delivers its callbacks to the agency's address on a real Odoo
     # server, signed with the subscription's secret

@@ -113,9 +113,9 @@ def folder_state(folder):
 
 
 def test_report_folder_killed_mid_import_applies_each_row_once(
-    agency, tmp_path, capsys
+    crash_agency, tmp_path, capsys
 ):
-    world = agency
+    world = crash_agency
     drain_outbox(world)
     folder = tmp_path / "reports"
     folder.mkdir()
