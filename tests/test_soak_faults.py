@@ -7,7 +7,7 @@ in another process, the collection partner and a replay of every callback from
 8 threads. Once the faults stop, the counts must be the same on both sides:
 no case lost or created twice, every callback applied once, every payment
 booked once. The figures come from the sandbox's control API and Odoo's
-database (``bench_soak.compare``); this test asserts them exactly.
+database (``soak_report.compare``); this test asserts them exactly.
 """
 
 import json

@@ -9,14 +9,13 @@ was retried, as Odoo retries a request), and no lock is left behind.
 """
 
 import json
-import os
 import threading
 import time
 
 import pytest
 import requests
-from odoo_processes import OdooServer, free_port
-from test_crash_recovery import (
+from crash_common import (
+    SCALE,
     Stage,
     db_name,
     drop_db,
@@ -26,8 +25,8 @@ from test_crash_recovery import (
     report,
     script,
 )
+from odoo_processes import OdooServer, free_port
 
-SCALE = float(os.environ.get("RF_CRASH_SCALE", "1"))
 CUSTOMERS = max(60, int(150 * SCALE))
 #: small slices and batches: many units of work for the two workers to share
 PLAN_SLICE = 25

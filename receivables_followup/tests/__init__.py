@@ -34,4 +34,6 @@ from . import test_followup_reply
 from . import test_followup_overview
 from . import test_followup_workspace
 from . import test_access_matrix
-from . import test_hostile_input
+from . import test_hostile_webhook
+from . import test_hostile_wizards
+from . import test_hostile_portal

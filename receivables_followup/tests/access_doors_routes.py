@@ -18,9 +18,8 @@ from urllib.parse import urlencode, urlsplit
 from odoo import http
 from odoo.tools import mute_logger
 
-from .common_access import ROLES, text_table
+from .common_access import ADDON_MODULE, ROLES, text_table
 
-ADDON_MODULE = "odoo.addons.receivables_followup"
 ADDON = "receivables_followup"
 
 

@@ -22,6 +22,8 @@ from odoo.tests import new_test_user
 from .common import FollowupCommon
 from .common_agency import AgencySandboxMixin
 
+#: the addon's Python package: what it defines (routes, methods) is a door
+ADDON_MODULE = "odoo.addons.receivables_followup"
 #: the roles of the access matrix, in the order of its columns
 ROLES = (
     "public",

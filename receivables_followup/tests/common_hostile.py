@@ -1,4 +1,4 @@
-"""Helpers of the hostile-input tests (``test_hostile_input.py``).
+"""Helpers of the hostile-input tests (``test_hostile_*.py``).
 
 Each door of the addon (the agency callback, the portal forms, the agency
 report import, the hand-off wizard) is fed inputs that hypothesis generates;
@@ -131,6 +131,15 @@ json_values = st.recursive(
     lambda children: st.lists(children, max_size=4)
     | st.dictionaries(hostile_text, children, max_size=4),
     max_leaves=10,
+)
+
+#: numbers no amount field should take, and amounts that do not read (the
+#: report import's and the portal's)
+huge_numbers = st.sampled_from(
+    ["9" * 400, "9" * 5000, "1" + "0" * 308, "99999999999999999999.999999", "1e400"]
+) | st.integers(min_value=10**12, max_value=10**400).map(str)
+hostile_amounts = huge_numbers | st.sampled_from(
+    ["-5", "0", "0,00", "NaN", "Infinity", "-inf", "1,2,3.4.5", "12a", "=1+1", "1e5"]
 )
 
 
