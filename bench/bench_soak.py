@@ -226,11 +226,14 @@ def soak(args, odoo, SandboxProcess, sandbox_root, db, result):
             # read before the partner's step: a case created at the agency after
             # the step but before this count would be left out of the partner's
             # work (never activated, no payment) and counted as settled
-            created = not thread.is_alive() and not database.one(
-                "SELECT count(*) FROM followup_agency_request WHERE agency_id = %s "
-                "AND kind = 'create' AND state IN ('pending', 'retry')",
-                [agency_id],
-            )[0]
+            created = (
+                not thread.is_alive()
+                and not database.one(
+                    "SELECT count(*) FROM followup_agency_request WHERE agency_id = %s "
+                    "AND kind = 'create' AND state IN ('pending', 'retry')",
+                    [agency_id],
+                )[0]
+            )
             at_sandbox = partner.step()
             if not thread.is_alive() and "error" in handoff:
                 raise RuntimeError(f"the hand-off failed: {handoff['error']}")
