@@ -255,7 +255,11 @@ class FollowupAgencyPayment(models.Model):
                 "SELECT id FROM %s WHERE id IN %s ORDER BY id FOR UPDATE",
                 SQL.identifier(cases._table),
                 tuple(cases.ids),
-            )
+            ),
+            # the waiting transaction failing to serialize is this lock's
+            # purpose (see _touch_cases), and its caller retries: not an error
+            # for the server's log
+            log_exceptions=False,
         )
 
     def _touch_cases(self, cases):
