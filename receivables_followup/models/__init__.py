@@ -32,6 +32,8 @@ from . import followup_agency_payment_booking
 from . import followup_agency_import
 from . import followup_agency_import_line
 from . import followup_agency_report
+from . import followup_move_engine
+from . import followup_move_promise
 from . import account_move
 from . import account_move_line
 from . import account_bank_statement_line

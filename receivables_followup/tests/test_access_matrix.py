@@ -133,6 +133,8 @@ MODEL_GROUPS = {
             "followup.history.perform",
             "followup.history.render",
             "followup.history.review",
+            "followup.move.engine",
+            "followup.move.promise",
             "followup.overview",
             "followup.shared.config",
             "followup.statement",
