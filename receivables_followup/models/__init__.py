@@ -3,6 +3,7 @@ from . import res_company
 from . import followup_policy
 from . import followup_level
 from . import followup_interest_rate
+from . import followup_run_planner
 from . import followup_run
 from . import followup_run_planning
 from . import followup_history_render

@@ -136,6 +136,7 @@ MODEL_GROUPS = {
             "followup.move.engine",
             "followup.move.promise",
             "followup.overview",
+            "followup.run.planner",
             "followup.shared.config",
             "followup.statement",
             "followup.review.wizard",
