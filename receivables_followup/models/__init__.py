@@ -12,6 +12,7 @@ from . import followup_history_review
 from . import followup_history
 from . import followup_history_line
 from . import followup_dispute_reason
+from . import followup_dispute_workflow
 from . import followup_dispute
 from . import followup_dispute_aging
 from . import followup_receivable_aging

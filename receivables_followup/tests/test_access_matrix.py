@@ -130,6 +130,7 @@ MODEL_GROUPS = {
     "abstract (no records, no rights)": (
         acl(),
         (
+            "followup.dispute.workflow",
             "followup.history.perform",
             "followup.history.render",
             "followup.history.review",
