@@ -3,6 +3,7 @@ from . import res_company
 from . import followup_policy
 from . import followup_level
 from . import followup_interest_rate
+from . import followup_run_planner
 from . import followup_run
 from . import followup_run_planning
 from . import followup_history_render
@@ -11,6 +12,7 @@ from . import followup_history_review
 from . import followup_history
 from . import followup_history_line
 from . import followup_dispute_reason
+from . import followup_dispute_workflow
 from . import followup_dispute
 from . import followup_dispute_aging
 from . import followup_receivable_aging
@@ -32,6 +34,8 @@ from . import followup_agency_payment_booking
 from . import followup_agency_import
 from . import followup_agency_import_line
 from . import followup_agency_report
+from . import followup_move_engine
+from . import followup_move_promise
 from . import account_move
 from . import account_move_line
 from . import account_bank_statement_line

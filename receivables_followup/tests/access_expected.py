@@ -104,10 +104,14 @@ MODEL_GROUPS = {
     "abstract (no records, no rights)": (
         acl(),
         (
+            "followup.dispute.workflow",
             "followup.history.perform",
             "followup.history.render",
             "followup.history.review",
+            "followup.move.engine",
+            "followup.move.promise",
             "followup.overview",
+            "followup.run.planner",
             "followup.shared.config",
             "followup.statement",
             "followup.review.wizard",

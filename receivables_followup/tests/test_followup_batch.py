@@ -16,7 +16,7 @@ from odoo.tools.misc import format_date, formatLang
 
 from odoo.addons.mail.tests.common import MockEmail
 
-from ..models import followup_run
+from ..models import followup_run_planner
 from ..services.formatting import ReminderFormatter
 from .common import FollowupCommon
 
@@ -30,7 +30,7 @@ class TestFollowupPlanningSlices(FollowupCommon):
         self._create_invoice(self.customer_us, 200.0, "2025-01-01")
         # the US customer's credit covers its overdue amount, in its own slice
         self._create_credit_note(self.customer_us, 200.0)
-        with patch.object(followup_run, "PLAN_PARTNER_SLICE", 1):
+        with patch.object(followup_run_planner, "PLAN_PARTNER_SLICE", 1):
             self._run_followup("2025-01-11")
         run = self.env["followup.run"].search([("company_id", "=", self.company.id)])
         self.assertEqual((run.planned_count, run.covered_partner_count), (2, 1))
