@@ -174,6 +174,8 @@ class FollowupHistoryReview(models.AbstractModel):
     def action_open_handoff_wizard(self):
         """From a level that proposes a hand-off: the hand-off wizard for the
         reminder's invoices still unpaid."""
+        # first: called over RPC on the abstract model, it has no fields to read
+        self.check_access("read")
         moves = self.move_ids.filtered(
             lambda m: m.payment_state in ("not_paid", "partial")
         )

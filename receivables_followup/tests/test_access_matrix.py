@@ -306,13 +306,17 @@ class TestAccessMatrix(RouteDoors, SecretDoors, AccessMatrixCommon, HttpCase):
     # ------------------------------------------------------------------
     # 2. public methods over JSON-RPC
     # ------------------------------------------------------------------
-    def _public_methods(self):
+    def _public_methods(self, abstract=False):
         """``model.method`` of every public method the addon defines (not an
-        override of another module's), on concrete models."""
+        override of another module's), on concrete models, or with
+        ``abstract`` on the abstract models that hold a responsibility of
+        them (the overview, a service called without records, is concrete
+        here)."""
         found = set()
         for name in self.env.registry:
             cls = type(self.env[name])
-            if self.env[name]._abstract and name != "followup.overview":
+            is_abstract = self.env[name]._abstract and name != "followup.overview"
+            if is_abstract != abstract:
                 continue
             for attr in dir(cls):
                 if attr.startswith("_"):
@@ -479,6 +483,27 @@ class TestAccessMatrix(RouteDoors, SecretDoors, AccessMatrixCommon, HttpCase):
             set(EXPECTED_METHODS),
             "every public method of the addon has its expected outcomes here",
         )
+        self.assertFalse(failures, "\n".join(failures))
+
+
+    def test_2b_abstract_public_methods(self):
+        """The abstract models are reachable over call_kw too: their public
+        methods, called there on a record's id, are refused (no records, no
+        rights), never done and never a server error."""
+        calls = sorted(self._public_methods(abstract=True))
+        self.assertIn("followup.history.review.action_open_handoff_wizard", calls)
+        failures = []
+        for role in INTERNAL_ROLES:
+            self._login(role)
+            for key in calls:
+                model, method = key.rsplit(".", 1)
+                outcome, unchanged = self._rolled_back(
+                    lambda _prepared, m=model, f=method: self._call_kw(
+                        m, f, [self.review_a.ids]
+                    )[0]
+                )
+                if outcome not in ("denied", "refused") or not unchanged:
+                    failures.append(f"{key} {role}: {outcome}, unchanged {unchanged}")
         self.assertFalse(failures, "\n".join(failures))
 
 
