@@ -485,7 +485,6 @@ class TestAccessMatrix(RouteDoors, SecretDoors, AccessMatrixCommon, HttpCase):
         )
         self.assertFalse(failures, "\n".join(failures))
 
-
     def test_2b_abstract_public_methods(self):
         """The abstract models are reachable over call_kw too: their public
         methods, called there on a record's id, are refused (no records, no
