@@ -65,7 +65,7 @@ from bench_followup_run import (  # noqa: E402
     run_in_venv,
 )
 from bench_handoff import sandbox_source  # noqa: E402
-from bench_webhooks import OdooServer  # noqa: E402
+from odoo_server import OdooServer  # noqa: E402
 from soak_partner import (  # noqa: E402
     SANDBOX_SETTINGS,
     Partner,

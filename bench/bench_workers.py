@@ -38,7 +38,7 @@ from bench_followup_run import (  # noqa: E402
     log,
     prepare_odoo,
 )
-from bench_webhooks import OdooServer  # noqa: E402
+from odoo_server import OdooServer  # noqa: E402
 
 TARGET_RATIO = 0.60
 JOBS = ("ir_cron_followup_run", "ir_cron_followup_run_second")
