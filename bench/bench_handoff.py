@@ -31,7 +31,7 @@ from pathlib import Path
 BENCH_DIR = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH_DIR))
 
-from bench_followup_run import (  # noqa: E402
+from benchlib import (  # noqa: E402
     MODULE,
     REPO_ROOT,
     WORK_DIR,

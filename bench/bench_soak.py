@@ -54,7 +54,8 @@ from pathlib import Path
 BENCH_DIR = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH_DIR))
 
-from bench_followup_run import (  # noqa: E402
+from bench_handoff import sandbox_source  # noqa: E402
+from benchlib import (  # noqa: E402
     MODULE,
     add_common_options,
     copy_db,
@@ -64,7 +65,6 @@ from bench_followup_run import (  # noqa: E402
     prepare_odoo,
     run_in_venv,
 )
-from bench_handoff import sandbox_source  # noqa: E402
 from odoo_server import OdooServer  # noqa: E402
 from soak_partner import (  # noqa: E402
     SANDBOX_SETTINGS,
@@ -355,7 +355,7 @@ def main(argv=None):
     args = parse_args(argv)
     run_in_venv(args.python, __file__)
     if args.database:
-        from bench_followup_run import Odoo, addon_source, find_odoo
+        from benchlib import Odoo, addon_source, find_odoo
 
         odoo_path = find_odoo(args.odoo_path, args.python)
         addon_root, addon_note = addon_source(args.addon_ref)

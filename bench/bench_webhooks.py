@@ -53,7 +53,8 @@ from pathlib import Path
 BENCH_DIR = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH_DIR))
 
-from bench_followup_run import (  # noqa: E402
+from bench_handoff import SANDBOX, sandbox_source  # noqa: E402
+from benchlib import (  # noqa: E402
     MODULE,
     WORK_DIR,
     Odoo,
@@ -70,7 +71,6 @@ from bench_followup_run import (  # noqa: E402
     log,
     run_in_venv,
 )
-from bench_handoff import SANDBOX, sandbox_source  # noqa: E402
 from odoo_server import CpuMeter, OdooServer  # noqa: E402
 from webhooks_report import check_apply, print_report  # noqa: E402
 

@@ -28,7 +28,7 @@ from pathlib import Path
 BENCH_DIR = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH_DIR))
 
-from bench_followup_run import (  # noqa: E402
+from benchlib import (  # noqa: E402
     MODULE,
     add_common_options,
     checkpoint,

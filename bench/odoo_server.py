@@ -9,7 +9,7 @@ import socket
 import subprocess
 import time
 
-from bench_followup_run import WORK_DIR
+from benchlib import WORK_DIR
 
 
 # ----------------------------------------------------------------------

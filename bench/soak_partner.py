@@ -8,7 +8,7 @@ import random
 from collections import Counter
 from pathlib import Path
 
-from bench_followup_run import WORK_DIR, bench_result
+from benchlib import WORK_DIR, bench_result
 
 BENCH_DIR = Path(__file__).resolve().parent
 

@@ -2,7 +2,7 @@
 processing's counts checked, and the lines printed at the end of a run.
 """
 
-from bench_followup_run import WORK_DIR
+from benchlib import WORK_DIR
 
 TARGET_RATE = 150.0
 TARGET_P99_MS = 300.0
