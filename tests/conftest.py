@@ -5,6 +5,9 @@ follow-up customers and one agency world, built once for the session: the
 scenarios that use the agency run in the order of their files' numbers (the
 outbox's test needs cases the agency has never been sent; the inbox's and the
 report folder's send what is left first).
+
+The sandbox agency's suites (``test_agency_sandbox_*.py``) each start their own
+sandbox (module scope), reset before each of their tests.
 """
 
 import secrets
@@ -23,6 +26,7 @@ from crash_common import (
     make_followup_db,
     script,
 )
+from sandbox_common import FAST, WebhookReceiver
 
 
 @pytest.fixture(scope="session")
@@ -58,3 +62,24 @@ def crash_agency(crash_base_db):
         sandbox.stop()
         sandbox.cleanup()
         drop_db(name)
+
+
+# The sandbox agency's suites (``test_agency_sandbox_*.py``): one sandbox per
+# test module, reset before each of its tests (``pytestmark`` of those modules
+# asks for ``clean_agency``; the other suites never start it).
+@pytest.fixture(scope="module")
+def agency():
+    with SandboxProcess(api_key="test-key", settings=FAST) as running:
+        yield running
+
+
+@pytest.fixture
+def clean_agency(agency):
+    agency.reset()
+    agency.settings(**FAST)
+
+
+@pytest.fixture
+def receiver():
+    with WebhookReceiver() as running:
+        yield running
