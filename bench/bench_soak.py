@@ -240,6 +240,11 @@ def soak(args, odoo, SandboxProcess, sandbox_root, db, result):
             if created and at_sandbox == len(partner.handled):
                 break
             time.sleep(1.0)
+        else:
+            problems.append(
+                f"the partner stopped waiting for the cases after {args.timeout:.0f} "
+                f"s, {len(partner.handled)} at the agency (--timeout)"
+            )
         thread.join()
         result["handoff"] = handoff
         log(

@@ -1,5 +1,7 @@
 import logging
 
+from psycopg2.errors import TransactionRollbackError
+
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 from odoo.modules import module as odoo_module
@@ -317,7 +319,7 @@ class FollowupAgency(models.Model):
     def _record_success(self):
         failing = self.filtered("consecutive_failures")
         if failing:
-            failing.sudo().write({"consecutive_failures": 0})
+            failing.sudo()._write_health({"consecutive_failures": 0})
 
     def _record_failure(self, message):
         """Count a failure of the agency itself (not of one request's data);
@@ -331,10 +333,33 @@ class FollowupAgency(models.Model):
         )
         if pause:
             values.update(paused=True, pause_reason=message)
-        agency.write(values)
+        if not agency._write_health(values):
+            return False
         if pause:
             self._pause_notify(message)
         return pause
+
+    def _write_health(self, values):
+        """Write the agency's failure count (and pause) in a savepoint; False
+        when another worker wrote the agency meanwhile.
+
+        The outbox, the poll and the callbacks count the agency's failures
+        and successes from different cron workers. Under Odoo's repeatable
+        read, the second writer of the row fails to serialize: without the
+        savepoint that failure would roll back, at the outbox's commit, a
+        request the agency has carried out. A count missed this way is one
+        failure less towards a pause, and the next failure counts again.
+        """
+        try:
+            with self.env.cr.savepoint():
+                self.write(values)
+        except TransactionRollbackError:
+            _logger.info(
+                "Agency %s: its health was written by another worker meanwhile",
+                self.ids,
+            )
+            return False
+        return True
 
     def _pause(self, message):
         """Stop sending to the agency at once (credentials refused)."""
