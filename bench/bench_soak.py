@@ -134,9 +134,12 @@ def waiting(database, agency_id):
         "AND state IN ('pending', 'retry')",
         [agency_id],
     )[0]
+    # as the inbox's scheduled action picks them: a failure of the agency is
+    # retried at its time however many tries it took, another failure 5 times
     events = database.one(
         "SELECT count(*) FROM followup_agency_event WHERE agency_id = %s "
-        "AND (state = 'received' OR (state = 'failed' AND attempts < 5))",
+        "AND (state = 'received' OR (state = 'failed' AND (next_attempt IS NOT NULL "
+        "OR attempts < 5)))",
         [agency_id],
     )[0]
     return requests, events
