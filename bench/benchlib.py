@@ -13,7 +13,6 @@ import subprocess
 import sys
 import time
 from contextlib import contextmanager
-from datetime import date
 from pathlib import Path
 
 from followup_worker import RESULT_PREFIX
@@ -274,7 +273,7 @@ def generate(db, invoices, customers, scenario):
     start = time.perf_counter()
     conn = psycopg2.connect(dbname=db)
     try:
-        counts = generate_data(conn, invoices, customers, date.today(), scenario)
+        counts = generate_data(conn, invoices, customers, scenario)
     finally:
         conn.close()
     counts["seconds"] = time.perf_counter() - start

@@ -272,10 +272,26 @@ def escalate(cr, seed, today):
     return cr.rowcount
 
 
-def generate(conn, invoices, customers, today, scenario):
-    """Create the customers and invoices in one transaction; return counts."""
+def followup_day(cr, seed):
+    """The seed company's follow-up day: today in its follow-up time zone, the
+    day its run will be dated, which near midnight is not the server's."""
+    if "followup_tz" in table_columns(cr, "res_company"):
+        cr.execute(
+            "SELECT (now() AT TIME ZONE coalesce(followup_tz, 'UTC'))::date "
+            "FROM res_company WHERE id = %s",
+            [seed["company_id"]],
+        )
+    else:
+        cr.execute("SELECT (now() AT TIME ZONE 'UTC')::date")
+    return cr.fetchone()[0]
+
+
+def generate(conn, invoices, customers, scenario):
+    """Create the customers and invoices in one transaction, dated from the
+    company's follow-up day; return counts."""
     with conn.cursor() as cr:
         seed = read_seed(cr)
+        today = followup_day(cr, seed)
         made_customers = create_customers(cr, seed, customers)
         plan_invoices(cr, seed, invoices, today)
         moves = create_moves(cr, seed, today)

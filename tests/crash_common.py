@@ -30,7 +30,6 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import date
 from pathlib import Path
 
 import psycopg2
@@ -355,7 +354,7 @@ def make_followup_db(name, customers, scenario="fresh"):
 
     connection = psycopg2.connect(dbname=name)
     try:
-        generate(connection, 3 * customers, customers, date.today(), scenario)
+        generate(connection, 3 * customers, customers, scenario)
         with connection.cursor() as cr:
             # the generator makes one customer in four French; the database
             # has English only
