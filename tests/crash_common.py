@@ -81,6 +81,24 @@ def hold(name, **data):
 
 def result(**data):
     print("RF_RESULT " + json.dumps(data, default=str), flush=True)
+
+def drain(cron, what, calls=None, after_commit=None):
+    # calls the batch cron until nothing is left, committing after each call
+    # as Odoo's cron runner does; ``calls`` is shared with the script's hooks
+    calls = calls if calls is not None else [0]
+    while True:
+        done, remaining = cron(batch_size=PARAMS["batch"])
+        env.cr.commit()
+        env.invalidate_all()
+        calls[0] += 1
+        mark("committed", call=calls[0], done=done, remaining=remaining)
+        if after_commit:
+            after_commit(calls[0], remaining)
+        if not remaining:
+            break
+        if not done:
+            raise SystemExit(f"the {what} made no progress, {remaining} left")
+    result(calls=calls[0])
 """
 
 SEED = r"""
@@ -151,18 +169,7 @@ def create_case(self, body, idempotency_key):
 
 client.DebituraClient.create_case = create_case
 
-calls = 0
-while True:
-    done, remaining = Request._cron_send_requests(batch_size=PARAMS["batch"])
-    env.cr.commit()
-    env.invalidate_all()
-    calls += 1
-    mark("committed", call=calls, done=done, remaining=remaining)
-    if not remaining:
-        break
-    if not done:
-        raise SystemExit(f"the outbox made no progress, {remaining} due")
-result(calls=calls)
+drain(Request._cron_send_requests, "outbox")
 """
 
 

@@ -45,19 +45,11 @@ if stop == "in_batch":
 
     History._mark_invoices_performed = _mark_invoices_performed
 
-while True:
-    done, remaining = Run._cron_run_followup(batch_size=PARAMS["batch"])
-    env.cr.commit()
-    env.invalidate_all()
-    calls[0] += 1
-    mark("committed", call=calls[0], done=done, remaining=remaining)
-    if stop == "between" and calls[0] >= at:
-        hold("between", calls=calls[0], remaining=remaining)
-    if not remaining:
-        break
-    if not done:
-        raise SystemExit(f"the follow-up made no progress, {remaining} pending")
-result(calls=calls[0])
+def after_commit(call, remaining):
+    if stop == "between" and call >= at:
+        hold("between", calls=call, remaining=remaining)
+
+drain(Run._cron_run_followup, "follow-up", calls, after_commit)
 """
 
 

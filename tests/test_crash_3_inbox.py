@@ -60,18 +60,7 @@ if stop == "in_http":
 
     type(env["followup.agency"])._agency_process_event = _agency_process_event
 
-calls = 0
-while True:
-    done, remaining = Event._cron_process_events(batch_size=PARAMS["batch"])
-    env.cr.commit()
-    env.invalidate_all()
-    calls += 1
-    mark("committed", call=calls, done=done, remaining=remaining)
-    if not remaining:
-        break
-    if not done:
-        raise SystemExit(f"the inbox made no progress, {remaining} received")
-result(calls=calls)
+drain(Event._cron_process_events, "inbox")
 """
 
 
