@@ -6,7 +6,7 @@ company, and a factory of posted invoices at a chosen due date (1,000.00 untaxed
 the company's default 15% sale tax: 1,150.00 due).
 """
 
-from odoo import Command, fields
+from odoo import Command
 from odoo.tests import new_test_user
 
 from odoo.addons.account.tests.common import AccountTestInvoicingCommon
@@ -169,7 +169,3 @@ class DisputeCommon(AccountTestInvoicingCommon):
 
     def _dispute_count(self):
         return self.env["followup.dispute"].sudo().search_count([])
-
-    @staticmethod
-    def _today():
-        return fields.Date.today()
