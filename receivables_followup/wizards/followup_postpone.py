@@ -59,11 +59,13 @@ class FollowupPostpone(models.TransientModel):
         moves = self.move_ids
         # reading the field drops the invoices the user may not see: postponing
         # the rest would answer a success for invoices left untouched
-        if not moves or self.sudo().move_ids - moves:
+        if (
+            not moves
+            or self.sudo().move_ids - moves
+            or moves.company_id - self.env.user.company_ids
+        ):
             raise UserError(_("Choose invoices of your companies."))
         moves.check_access("read")
-        if moves.company_id - self.env.user.company_ids:
-            raise UserError(_("Choose invoices of your companies."))
         for company in moves.company_id:
             if self.date <= company._followup_today():
                 raise UserError(_("Postpone to a date after today."))
