@@ -267,7 +267,7 @@ def soak(args, odoo, SandboxProcess, sandbox_root, db, result):
         result["storm_s"] = time.perf_counter() - started
         log("the storm again: every delivered callback, 8 at a time")
         result["replay"] = replay_storm(
-            args, odoo, server, agency_id, secret, sandbox, sandbox_root
+            server, agency_id, secret, sandbox, sandbox_root
         )
         result["faults"] = fault_hits(sandbox)
         sandbox.clear_faults()

@@ -60,7 +60,6 @@ from benchlib import (  # noqa: E402
     Odoo,
     add_common_options,
     addon_source,
-    bench_result,
     checkpoint,
     copy_db,
     drop_db,
@@ -230,26 +229,15 @@ def inbox(db, agency_id):
 def deliver(args, odoo, server, db, agency_id, events_file, sandbox_root, label):
     meter = CpuMeter(server, db)
     meter.start()
-    url = f"{server.url}/receivables_followup/agency/{agency_id}/webhook"
-    out = odoo._run(
-        [
-            odoo.python,
-            str(BENCH_DIR / "webhook_client.py"),
-            "--url",
-            url,
-            "--secret",
-            args.secret,
-            "--events",
-            str(events_file),
-            "--clients",
-            str(args.clients),
-            "--sandbox-root",
-            str(sandbox_root),
-        ],
+    result = server.send_webhooks(
+        agency_id,
+        args.secret,
+        events_file,
+        args.clients,
+        sandbox_root,
         f"{db}-webhooks-client-{label}",
     )
     cpu = meter.stop()
-    result = bench_result(out, "the client")
     result.update(cpu)
     result["label"] = label
     log(

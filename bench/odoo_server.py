@@ -9,7 +9,7 @@ import socket
 import subprocess
 import time
 
-from benchlib import WORK_DIR
+from benchlib import BENCH_DIR, WORK_DIR, bench_result
 
 
 # ----------------------------------------------------------------------
@@ -108,6 +108,30 @@ class OdooServer:
         except subprocess.TimeoutExpired:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait()
+
+    def send_webhooks(
+        self, agency_id, secret, events_file, clients, sandbox_root, label
+    ):
+        """POST the signed events of ``events_file`` to the agency's webhook
+        from ``clients`` threads of ``webhook_client.py``; returns its figures."""
+        out = self.odoo._run(
+            [
+                self.odoo.python,
+                str(BENCH_DIR / "webhook_client.py"),
+                "--url",
+                f"{self.url}/receivables_followup/agency/{agency_id}/webhook",
+                "--secret",
+                secret,
+                "--events",
+                str(events_file),
+                "--clients",
+                str(clients),
+                "--sandbox-root",
+                str(sandbox_root),
+            ],
+            label,
+        )
+        return bench_result(out, "the webhook client")
 
 
 def cpu_of(processes):

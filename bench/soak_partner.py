@@ -6,11 +6,8 @@ replayed storm of every callback the sandbox delivered.
 import json
 import random
 from collections import Counter
-from pathlib import Path
 
-from benchlib import WORK_DIR, bench_result
-
-BENCH_DIR = Path(__file__).resolve().parent
+from benchlib import WORK_DIR
 
 HTTP_FAULTS = [
     ("timeout", {"seconds": 1.5}),
@@ -109,7 +106,7 @@ class Partner:
 # ----------------------------------------------------------------------
 # the replayed storm
 # ----------------------------------------------------------------------
-def replay_storm(args, odoo, server, agency_id, secret, sandbox, sandbox_root):
+def replay_storm(server, agency_id, secret, sandbox, sandbox_root):
     """Every callback the sandbox delivered, sent again at once from 8 threads
     in a shuffled order; returns the client's figures."""
     seen = {}
@@ -129,22 +126,6 @@ def replay_storm(args, odoo, server, agency_id, secret, sandbox, sandbox_root):
     with open(events_file, "w", encoding="utf-8") as handle:
         for event in events:
             handle.write(json.dumps(event) + "\n")
-    url = f"{server.url}/receivables_followup/agency/{agency_id}/webhook"
-    out = odoo._run(
-        [
-            odoo.python,
-            str(BENCH_DIR / "webhook_client.py"),
-            "--url",
-            url,
-            "--secret",
-            secret,
-            "--events",
-            str(events_file),
-            "--clients",
-            "8",
-            "--sandbox-root",
-            str(sandbox_root),
-        ],  # fmt: skip
-        f"{server.db}-soak-replay",
+    return server.send_webhooks(
+        agency_id, secret, events_file, 8, sandbox_root, f"{server.db}-soak-replay"
     )
-    return bench_result(out, "the replay client")
