@@ -29,6 +29,17 @@ ACTIVITY_TYPES = (
 PROMISE_PERIOD_DAYS = 90
 #: agency case states that wait for the company
 CASE_OPEN_STATES = ("queued", "submitted", "needs_details", "active", "paused")
+#: the cards of today's work, in the order the overview shows them
+CARD_ORDER = (
+    "review",
+    "activities",
+    "answered",
+    "promises_due",
+    "promises_broken",
+    "disputes_late",
+    "agency",
+    "failed",
+)
 
 
 class FollowupOverview(models.AbstractModel):
@@ -80,29 +91,76 @@ class FollowupOverview(models.AbstractModel):
     # Today's work
     # ------------------------------------------------------------------
     def _cards(self, company, today, mine):
+        """The cards of today's work, in ``CARD_ORDER``: each a count of
+        records as the user and the action that lists them."""
         uid = self.env.uid
-        _ = self.env._
 
         def only_mine(path):
             return [(path, "=", uid)] if mine else []
 
-        activity_types = self._activity_types(company)
-        promise_check = self.env.ref(
-            "receivables_followup.mail_activity_type_promise_check"
+        specs = (
+            self._card_specs_reminders(company, only_mine)
+            + self._card_specs_activities(company, today, only_mine)
+            + self._card_specs_invoices(company, today, only_mine)
+            + self._card_specs_cases(company, today, only_mine)
         )
-        invoices = [
-            ("company_id", "=", company.id),
-            ("move_type", "in", ("out_invoice", "out_receipt")),
+        invoice_list = self.env.ref("account.view_out_invoice_tree").id
+        return [
+            self._card(*spec, invoice_list=invoice_list)
+            for spec in sorted(specs, key=lambda spec: CARD_ORDER.index(spec[0]))
         ]
-        specs = [
+
+    def _card(self, key, title, help_text, model, domain, invoice_list):
+        """A card: the count of ``model``'s records in ``domain`` (0 if the
+        user may not read them) and the action that lists them."""
+        Model = self.env[model]
+        count = Model.search_count(domain) if Model.has_access("read") else 0
+        list_view = invoice_list if model == "account.move" else False
+        return {
+            "key": key,
+            "title": title,
+            "help": help_text,
+            "count": count,
+            "action": {
+                "type": "ir.actions.act_window",
+                "name": title,
+                "res_model": model,
+                "domain": domain,
+                "views": [[list_view, "list"], [False, "form"]],
+                "target": "current",
+            },
+        }
+
+    def _card_specs_reminders(self, company, only_mine):
+        """The reminders waiting for a person: to review, and failed."""
+        _ = self.env._
+        reminders = [("company_id", "=", company.id)]
+        mine = only_mine("partner_id.collection_user_id")
+        return [
             (
                 "review",
                 _("Reminders to review"),
                 _("Reminders a person must send, change, skip or postpone."),
                 "followup.history",
-                [("company_id", "=", company.id), ("state", "=", "to_review")]
-                + only_mine("partner_id.collection_user_id"),
+                reminders + [("state", "=", "to_review")] + mine,
             ),
+            (
+                "failed",
+                _("Failed actions"),
+                _("Reminders that could not be sent: fix and retry."),
+                "followup.history",
+                reminders + [("state", "=", "failed")] + mine,
+            ),
+        ]
+
+    def _card_specs_activities(self, company, today, only_mine):
+        """The follow-up's activities due, and the promise checks late."""
+        _ = self.env._
+        activity_types = self._activity_types(company)
+        promise_check = self.env.ref(
+            "receivables_followup.mail_activity_type_promise_check"
+        )
+        return [
             (
                 "activities",
                 _("Activities due"),
@@ -115,13 +173,34 @@ class FollowupOverview(models.AbstractModel):
                 + only_mine("user_id"),
             ),
             (
+                "promises_broken",
+                _("Promises to check"),
+                _("Promised dates passed: check the payment came."),
+                "mail.activity",
+                [
+                    ("activity_type_id", "=", promise_check.id),
+                    ("date_deadline", "<", today),
+                ]
+                + only_mine("user_id"),
+            ),
+        ]
+
+    def _card_specs_invoices(self, company, today, only_mine):
+        """The invoices held by their customer's word: an answer to read, a
+        promise to pay falling due."""
+        _ = self.env._
+        invoices = [
+            ("company_id", "=", company.id),
+            ("move_type", "in", ("out_invoice", "out_receipt")),
+        ]
+        mine = only_mine("commercial_partner_id.collection_user_id")
+        return [
+            (
                 "answered",
                 _("Customers who answered"),
                 _("Invoices held while their customer's answer is read."),
                 "account.move",
-                invoices
-                + [("followup_status", "=", PAUSED_ANSWERED)]
-                + only_mine("commercial_partner_id.collection_user_id"),
+                invoices + [("followup_status", "=", PAUSED_ANSWERED)] + mine,
             ),
             (
                 "promises_due",
@@ -137,19 +216,15 @@ class FollowupOverview(models.AbstractModel):
                         today + timedelta(days=PROMISE_HORIZON_DAYS),
                     ),
                 ]
-                + only_mine("commercial_partner_id.collection_user_id"),
+                + mine,
             ),
-            (
-                "promises_broken",
-                _("Promises to check"),
-                _("Promised dates passed: check the payment came."),
-                "mail.activity",
-                [
-                    ("activity_type_id", "=", promise_check.id),
-                    ("date_deadline", "<", today),
-                ]
-                + only_mine("user_id"),
-            ),
+        ]
+
+    def _card_specs_cases(self, company, today, only_mine):
+        """The disputes whose answer is late, and the agency cases that wait
+        for the company."""
+        _ = self.env._
+        return [
             (
                 "disputes_late",
                 _("Disputes past their deadline"),
@@ -176,38 +251,7 @@ class FollowupOverview(models.AbstractModel):
                 ]
                 + only_mine("user_id"),
             ),
-            (
-                "failed",
-                _("Failed actions"),
-                _("Reminders that could not be sent: fix and retry."),
-                "followup.history",
-                [("company_id", "=", company.id), ("state", "=", "failed")]
-                + only_mine("partner_id.collection_user_id"),
-            ),
         ]
-        invoice_list = self.env.ref("account.view_out_invoice_tree").id
-        cards = []
-        for key, title, help_text, model, domain in specs:
-            Model = self.env[model]
-            count = Model.search_count(domain) if Model.has_access("read") else 0
-            list_view = invoice_list if model == "account.move" else False
-            cards.append(
-                {
-                    "key": key,
-                    "title": title,
-                    "help": help_text,
-                    "count": count,
-                    "action": {
-                        "type": "ir.actions.act_window",
-                        "name": title,
-                        "res_model": model,
-                        "domain": domain,
-                        "views": [[list_view, "list"], [False, "form"]],
-                        "target": "current",
-                    },
-                }
-            )
-        return cards
 
     def _activity_types(self, company):
         types = self.env["mail.activity.type"]
