@@ -276,7 +276,6 @@ class FollowupOverview(models.AbstractModel):
     def _kpis(self, company, today, dso_months):
         """The receivables' key figures in the company's currency, each with
         its definition."""
-        _ = self.env._
         currency = company.currency_id
 
         def money(amount):
@@ -284,10 +283,66 @@ class FollowupOverview(models.AbstractModel):
 
         aging = self._aging(company, today)
         receivable = sum(aging.values())
+        return {
+            "figures": [
+                *self._kpi_receivable(aging, receivable, money),
+                self._kpi_dso(company, today, dso_months, receivable),
+                *self._kpi_promises(company, today, money),
+                self._kpi_disputes(company, money),
+                self._kpi_agencies(company, money),
+            ],
+            "buckets": self._kpi_buckets(aging, receivable, money),
+            "levels": self._overdue_by_level(company, today, money),
+        }
+
+    def _kpi_receivable(self, aging, receivable, money):
+        """The total receivable and its overdue part, from the ageing."""
+        _ = self.env._
         overdue = receivable - aging.get("not_due", 0.0)
+        return [
+            {
+                "key": "receivable",
+                "label": _("Total receivable"),
+                "value": money(receivable),
+                "definition": _(
+                    "The open balance of the receivable accounts: invoices "
+                    "less payments and credit notes not yet matched."
+                ),
+            },
+            {
+                "key": "overdue",
+                "label": _("Overdue"),
+                "value": money(overdue),
+                "share": round(kpi.share(overdue, receivable), 1),
+                "definition": _("The part of the receivables past its due date."),
+            },
+        ]
+
+    def _kpi_dso(self, company, today, dso_months, receivable):
+        """The days of sales outstanding (countback) over ``dso_months``."""
+        _ = self.env._
         dso = kpi.dso_countback(
             receivable, self._monthly_sales(company, today, dso_months)
         )
+        return {
+            "key": "dso",
+            "label": _("DSO (countback)"),
+            "value": _("%(days)s days", days=round(dso))
+            if dso is not None
+            else _("over %(months)s months", months=dso_months),
+            "definition": _(
+                "Days of sales outstanding, countback method: today's "
+                "receivables matched against the sales of this month, then "
+                "of each month before, until used up (last %(months)s "
+                "months).",
+                months=dso_months,
+            ),
+        }
+
+    def _kpi_promises(self, company, today, money):
+        """The amount promised to pay, and the promises kept and broken over
+        the last ``PROMISE_PERIOD_DAYS`` days."""
+        _ = self.env._
         promised = self._invoice_sum(
             company, [("followup_status", "=", PAUSED_PROMISE)]
         )
@@ -304,27 +359,92 @@ class FollowupOverview(models.AbstractModel):
         )
         kept = closed_promises.get("kept", 0.0)
         broken = closed_promises.get("broken", 0.0)
-        disputes = self.env["followup.dispute"]._read_group(
-            [
-                ("company_id", "=", company.id),
-                ("state", "in", ("open", "under_review")),
-            ],
-            [],
-            ["amount_disputed:sum", "__count"],
+        return [
+            {
+                "key": "promised",
+                "label": _("Promised to pay"),
+                "value": money(promised),
+                "definition": _(
+                    "The open amount of the invoices paused by a promise to pay."
+                ),
+            },
+            {
+                "key": "promises_kept",
+                "label": _("Promises kept"),
+                "value": money(kept),
+                "share": round(kpi.share(kept, kept + broken), 1),
+                "share_label": _("of the promises closed"),
+                "detail": _("%(broken)s broken", broken=money(broken)),
+                "definition": _(
+                    "Promises to pay closed over the last %(days)s days: kept "
+                    "when the invoice was paid by the promised date, broken when "
+                    "the date passed unpaid (amounts promised).",
+                    days=PROMISE_PERIOD_DAYS,
+                ),
+            },
+        ]
+
+    def _kpi_disputes(self, company, money):
+        """The amount of the open disputes, their count and average age."""
+        _ = self.env._
+        open_disputes = [
+            ("company_id", "=", company.id),
+            ("state", "in", ("open", "under_review")),
+        ]
+        amount, count = self.env["followup.dispute"]._read_group(
+            open_disputes, [], ["amount_disputed:sum", "__count"]
         )[0]
-        dispute_age = self.env["followup.dispute.aging"]._read_group(
-            [
-                ("company_id", "=", company.id),
-                ("state", "in", ("open", "under_review")),
-            ],
-            [],
-            ["age_days:avg"],
+        age = self.env["followup.dispute.aging"]._read_group(
+            open_disputes, [], ["age_days:avg"]
         )[0][0]
+        return {
+            "key": "disputed",
+            "label": _("Disputed"),
+            "value": money(amount or 0.0),
+            "detail": _(
+                "%(count)s open, %(age)s days old on average",
+                count=count,
+                age=round(age or 0),
+            ),
+            "definition": _(
+                "The amount of the open disputes, and how long they have been open."
+            ),
+        }
+
+    def _kpi_agencies(self, company, money):
+        """What the agencies still pursue and recovered, per currency of the
+        cases."""
+        _ = self.env._
         cases = self.env["followup.agency.case"]._read_group(
             [("company_id", "=", company.id)],
             ["currency_id"],
             ["amount_remaining:sum", "amount_collected:sum"],
         )
+        return {
+            "key": "agencies",
+            "label": _("At agencies / recovered"),
+            "value": ", ".join(
+                _(
+                    "%(remaining)s / %(collected)s",
+                    remaining=formatLang(
+                        self.env, remaining, currency_obj=case_currency
+                    ),
+                    collected=formatLang(
+                        self.env, collected, currency_obj=case_currency
+                    ),
+                )
+                for case_currency, remaining, collected in cases
+            )
+            or money(0.0),
+            "definition": _(
+                "What the collection agencies still pursue, and what they "
+                "recovered, in the currency of the cases."
+            ),
+        }
+
+    def _kpi_buckets(self, aging, receivable, money):
+        """The open receivable per age bucket, with its share of the total."""
+        _ = self.env._
         bucket_labels = {
             "not_due": _("Not due"),
             "1_30": _("1-30 days"),
@@ -332,107 +452,15 @@ class FollowupOverview(models.AbstractModel):
             "61_90": _("61-90 days"),
             "91_plus": _("Over 90 days"),
         }
-        return {
-            "figures": [
-                {
-                    "key": "receivable",
-                    "label": _("Total receivable"),
-                    "value": money(receivable),
-                    "definition": _(
-                        "The open balance of the receivable accounts: invoices "
-                        "less payments and credit notes not yet matched."
-                    ),
-                },
-                {
-                    "key": "overdue",
-                    "label": _("Overdue"),
-                    "value": money(overdue),
-                    "share": round(kpi.share(overdue, receivable), 1),
-                    "definition": _("The part of the receivables past its due date."),
-                },
-                {
-                    "key": "dso",
-                    "label": _("DSO (countback)"),
-                    "value": _("%(days)s days", days=round(dso))
-                    if dso is not None
-                    else _("over %(months)s months", months=dso_months),
-                    "definition": _(
-                        "Days of sales outstanding, countback method: today's "
-                        "receivables matched against the sales of this month, then "
-                        "of each month before, until used up (last %(months)s "
-                        "months).",
-                        months=dso_months,
-                    ),
-                },
-                {
-                    "key": "promised",
-                    "label": _("Promised to pay"),
-                    "value": money(promised),
-                    "definition": _(
-                        "The open amount of the invoices paused by a promise to pay."
-                    ),
-                },
-                {
-                    "key": "promises_kept",
-                    "label": _("Promises kept"),
-                    "value": money(kept),
-                    "share": round(kpi.share(kept, kept + broken), 1),
-                    "share_label": _("of the promises closed"),
-                    "detail": _("%(broken)s broken", broken=money(broken)),
-                    "definition": _(
-                        "Promises to pay closed over the last %(days)s days: kept "
-                        "when the invoice was paid by the promised date, broken when "
-                        "the date passed unpaid (amounts promised).",
-                        days=PROMISE_PERIOD_DAYS,
-                    ),
-                },
-                {
-                    "key": "disputed",
-                    "label": _("Disputed"),
-                    "value": money(disputes[0] or 0.0),
-                    "detail": _(
-                        "%(count)s open, %(age)s days old on average",
-                        count=disputes[1],
-                        age=round(dispute_age or 0),
-                    ),
-                    "definition": _(
-                        "The amount of the open disputes, and how long they have "
-                        "been open."
-                    ),
-                },
-                {
-                    "key": "agencies",
-                    "label": _("At agencies / recovered"),
-                    "value": ", ".join(
-                        self.env._(
-                            "%(remaining)s / %(collected)s",
-                            remaining=formatLang(
-                                self.env, remaining, currency_obj=case_currency
-                            ),
-                            collected=formatLang(
-                                self.env, collected, currency_obj=case_currency
-                            ),
-                        )
-                        for case_currency, remaining, collected in cases
-                    )
-                    or money(0.0),
-                    "definition": _(
-                        "What the collection agencies still pursue, and what they "
-                        "recovered, in the currency of the cases."
-                    ),
-                },
-            ],
-            "buckets": [
-                {
-                    "key": bucket,
-                    "label": bucket_labels[bucket],
-                    "value": money(aging.get(bucket, 0.0)),
-                    "share": round(kpi.share(aging.get(bucket, 0.0), receivable), 1),
-                }
-                for bucket, _first, _last in kpi.AGE_BUCKETS
-            ],
-            "levels": self._overdue_by_level(company, today, money),
-        }
+        return [
+            {
+                "key": bucket,
+                "label": bucket_labels[bucket],
+                "value": money(aging.get(bucket, 0.0)),
+                "share": round(kpi.share(aging.get(bucket, 0.0), receivable), 1),
+            }
+            for bucket, _first, _last in kpi.AGE_BUCKETS
+        ]
 
     def _aging(self, company, today):
         """{bucket: open receivable amount} in the company's currency, from the
