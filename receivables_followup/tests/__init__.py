@@ -24,6 +24,7 @@ from . import test_followup_promise
 from . import test_followup_security
 from . import test_agency_debitura_client
 from . import test_agency_handoff
+from . import test_agency_outbox_poll
 from . import test_agency_webhook
 from . import test_agency_booking
 from . import test_agency_import
