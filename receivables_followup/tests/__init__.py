@@ -23,6 +23,7 @@ from . import test_followup_day
 from . import test_followup_promise
 from . import test_followup_security
 from . import test_agency_debitura_client
+from . import test_agency_debitura_payloads
 from . import test_agency_handoff
 from . import test_agency_outbox_poll
 from . import test_agency_webhook
