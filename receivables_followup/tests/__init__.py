@@ -29,6 +29,7 @@ from . import test_agency_outbox_poll
 from . import test_agency_webhook
 from . import test_agency_booking
 from . import test_agency_import
+from . import test_agency_import_files
 from . import test_agency_file
 from . import test_report_batch
 from . import test_followup_pay
