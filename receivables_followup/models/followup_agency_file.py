@@ -154,24 +154,56 @@ class FollowupAgency(models.Model):
         self.ensure_one()
         reference = case.creditor_reference
         lines = case.line_ids.sorted(lambda line: (line.due_date, line.id))
+        names, packed = self._file_documents(lines, documents)
+        xml = self._file_render(case, lines, names)
+        content = case_file.pack(f"{reference}.xml", xml, packed)
+        attachment = self._file_attach(case, content)
+        note = self._file_send(case, attachment)
+        # the agency knows the case by our reference until its first report
+        change = AgencyCase(
+            agency_id=reference,
+            reference=None,
+            creditor_reference=reference,
+            lifecycle=None,
+            close_code=None,
+            state=const.SUBMITTED,
+        )
+        return {"agency_case": change, "note": note}
+
+    def _file_documents(self, lines, documents):
+        """The invoice PDFs to pack with the case file, when the agency wants
+        them.
+
+        :param documents: ``{move_id: (content, extension)}`` from the outbox
+        :returns: ``({move_id: name in the zip}, [(name, content)])``
+        :raises AgencyError: (validation) an invoice whose PDF was not rendered
+        """
         names, packed = {}, []
-        if self.send_documents:
-            for move in lines.move_id:
-                content, extension = documents.get(move.id) or (None, None)
-                if extension != "pdf":
-                    raise AgencyError(
-                        agency_errors.VALIDATION,
-                        _(
-                            "The PDF of %s could not be rendered (is wkhtmltopdf "
-                            "installed?).",
-                            move.name,
-                        ),
-                    )
-                name = case_file.document_name(move.name, "pdf", taken=names.values())
-                names[move.id] = name
-                packed.append((name, content))
+        if not self.send_documents:
+            return names, packed
+        for move in lines.move_id:
+            content, extension = documents.get(move.id) or (None, None)
+            if extension != "pdf":
+                raise AgencyError(
+                    agency_errors.VALIDATION,
+                    _(
+                        "The PDF of %s could not be rendered (is wkhtmltopdf "
+                        "installed?).",
+                        move.name,
+                    ),
+                )
+            name = case_file.document_name(move.name, "pdf", taken=names.values())
+            names[move.id] = name
+            packed.append((name, content))
+        return names, packed
+
+    def _file_render(self, case, lines, document_names):
+        """The case file's XML, validated against its schema.
+
+        :raises AgencyError: (validation) the schema's errors, listed
+        """
         try:
-            xml = case_file.render(self._file_values(case, lines, names))
+            return case_file.render(self._file_values(case, lines, document_names))
         except case_file.CaseFileError as error:
             raise AgencyError(
                 agency_errors.VALIDATION,
@@ -182,7 +214,10 @@ class FollowupAgency(models.Model):
                     errors="; ".join(error.errors),
                 ),
             ) from None
-        content = case_file.pack(f"{reference}.xml", xml, packed)
+
+    def _file_attach(self, case, content):
+        """Attach the zipped case file to ``case``; return the attachment."""
+        reference = case.creditor_reference
         # sudo: the outbox runs as the cron's user; the attachment belongs to
         # the case and is read through the case's access rights
         attachment = (
@@ -200,34 +235,26 @@ class FollowupAgency(models.Model):
             )
         )
         case.sudo().write({"case_file_id": attachment.id})
-        note = _("Case file %s produced.", attachment.name)
-        if self.file_send_email and self.file_email:
-            self.env.ref(
-                "receivables_followup.mail_template_agency_case_file"
-            ).sudo().send_mail(
-                case.id, email_values={"attachment_ids": [Command.link(attachment.id)]}
-            )
-            note = _(
-                "Case file %(file)s produced and e-mailed to %(email)s.",
-                file=attachment.name,
-                email=self.file_email,
-            )
-        # the agency knows the case by our reference until its first report
-        change = AgencyCase(
-            agency_id=reference,
-            reference=None,
-            creditor_reference=reference,
-            lifecycle=None,
-            close_code=None,
-            state=const.SUBMITTED,
+        return attachment
+
+    def _file_send(self, case, attachment):
+        """E-mail the case file when the agency wants it; return the note of
+        the request's result."""
+        if not (self.file_send_email and self.file_email):
+            return _("Case file %s produced.", attachment.name)
+        self.env.ref(
+            "receivables_followup.mail_template_agency_case_file"
+        ).sudo().send_mail(
+            case.id, email_values={"attachment_ids": [Command.link(attachment.id)]}
         )
-        return {"agency_case": change, "note": note}
+        return _(
+            "Case file %(file)s produced and e-mailed to %(email)s.",
+            file=attachment.name,
+            email=self.file_email,
+        )
 
     def _file_values(self, case, lines, document_names):
         """The case file of ``case`` as plain values (``case_file.CaseFile``)."""
-        company = case.company_id
-        debtor = case.partner_id
-        contact = lines.move_id.partner_id[:1] or debtor
         notices = self._file_formal_notices(lines.move_id)
         currency = case.currency_id.name
         return case_file.CaseFile(
@@ -237,26 +264,8 @@ class FollowupAgency(models.Model):
                 f"Odoo {release.major_version} {MODULE} "
                 f"{get_manifest(MODULE).get('version', '')}"
             ).strip(),
-            creditor=case_file.Party(
-                name=company.name,
-                address=_address(company.partner_id),
-                vat=company.vat or "",
-                registration_number=company.company_registry or "",
-                email=company.email or "",
-                phone=company.phone or "",
-                contact_name=case.user_id.name or "",
-                contact_email=case.user_id.email or "",
-            ),
-            debtor=case_file.Party(
-                name=debtor.name or "",
-                address=_address(debtor),
-                is_company=debtor.is_company,
-                vat=debtor.vat or "",
-                registration_number=debtor.company_registry or "",
-                email=contact.email or debtor.email or "",
-                phone=contact.phone or debtor.phone or "",
-                contact_name=contact.name if contact != debtor else "",
-            ),
+            creditor=self._file_creditor(case),
+            debtor=self._file_debtor(case, lines),
             currency=currency,
             handed_on=case.date_handed or fields.Date.context_today(case),
             lines=[
@@ -274,6 +283,37 @@ class FollowupAgency(models.Model):
             ],
             note=case.note or None,
             is_test=case.is_test,
+        )
+
+    def _file_creditor(self, case):
+        """The creditor of the case file: the case's company, and its
+        responsible as the contact."""
+        company = case.company_id
+        return case_file.Party(
+            name=company.name,
+            address=_address(company.partner_id),
+            vat=company.vat or "",
+            registration_number=company.company_registry or "",
+            email=company.email or "",
+            phone=company.phone or "",
+            contact_name=case.user_id.name or "",
+            contact_email=case.user_id.email or "",
+        )
+
+    def _file_debtor(self, case, lines):
+        """The debtor of the case file: the case's partner, reached through
+        the invoices' contact when they were addressed to one."""
+        debtor = case.partner_id
+        contact = lines.move_id.partner_id[:1] or debtor
+        return case_file.Party(
+            name=debtor.name or "",
+            address=_address(debtor),
+            is_company=debtor.is_company,
+            vat=debtor.vat or "",
+            registration_number=debtor.company_registry or "",
+            email=contact.email or debtor.email or "",
+            phone=contact.phone or debtor.phone or "",
+            contact_name=contact.name if contact != debtor else "",
         )
 
     def _file_formal_notices(self, moves):

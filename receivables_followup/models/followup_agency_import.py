@@ -226,28 +226,12 @@ class FollowupAgencyImport(models.Model):
     def _apply_one(self, row, state, guarded=False):
         """Apply one row, its outcome appended to ``state.outcomes``; with
         ``guarded``, in a savepoint of its own that rejects it when it fails."""
-        outcomes = state.outcomes
         case = state.cases.get((row.reference or "").upper()) or state.cases.get(
             (row.agency_reference or "").upper()
         )
-        if row.error:
-            outcomes.append((REJECTED, row.error, row.error_field, case, None))
-            return
-        if row.identity in state.applied or row.identity in state.seen:
-            outcomes.append((DUPLICATE, None, None, case, None))
-            return
-        if not case:
-            outcomes.append(
-                (REJECTED, agency_report.UNKNOWN_CASE, "reference", case, None)
-            )
-            return
-        if row.agency_reference:
-            # the agency's reference, learnt from this row, names the case in
-            # the rows below
-            state.cases.setdefault(row.agency_reference.upper(), case)
-        problem = self._payment_problem(row, case, state.remaining)
-        if problem:
-            outcomes.append((REJECTED, *problem, case, None))
+        refused = self._row_refusal(row, case, state)
+        if refused:
+            state.outcomes.append(refused)
             return
         state.seen.add(row.identity)
         if row.kind == agency_report.PAYMENT:
@@ -256,30 +240,49 @@ class FollowupAgencyImport(models.Model):
             return
         if row.kind in (agency_report.CLOSING, agency_report.REVERSAL):
             state.pending.book(case)
+        outcome = self._apply_guarded(row, case, state.remaining, guarded)
+        if outcome[0] == REJECTED:
+            state.seen.discard(row.identity)
+        elif row.kind == agency_report.REVERSAL:
+            state.touched |= case
+        state.outcomes.append(outcome)
+
+    def _row_refusal(self, row, case, state):
+        """The outcome of a row that is not applied: rejected (with its reason
+        and field) or a duplicate; None for a row to apply to ``case``."""
+        if row.error:
+            return (REJECTED, row.error, row.error_field, case, None)
+        if row.identity in state.applied or row.identity in state.seen:
+            return (DUPLICATE, None, None, case, None)
+        if not case:
+            return (REJECTED, agency_report.UNKNOWN_CASE, "reference", case, None)
+        if row.agency_reference:
+            # the agency's reference, learnt from this row, names the case in
+            # the rows below
+            state.cases.setdefault(row.agency_reference.upper(), case)
+        problem = self._payment_problem(row, case, state.remaining)
+        if problem:
+            return (REJECTED, *problem, case, None)
+        return None
+
+    def _apply_guarded(self, row, case, remaining, guarded):
+        """Apply a valid status, closing or reversal row (``_apply_row``) and
+        return its outcome; with ``guarded``, in a savepoint of its own, a
+        booking that fails rejects the row alone instead of raising."""
         Payment = self.env["followup.agency.payment"].sudo()
         try:
             if guarded:
                 with self.env.cr.savepoint():
-                    result = self._apply_row(row, case, state.remaining, Payment)
+                    result = self._apply_row(row, case, remaining, Payment)
             else:
-                result = self._apply_row(row, case, state.remaining, Payment)
+                result = self._apply_row(row, case, remaining, Payment)
         except UserError as error:
             if not guarded:
                 raise
-            state.seen.discard(row.identity)
-            outcomes.append(
-                (REJECTED, agency_report.BOOKING_ERROR, None, case, error.args[0])
-            )
-            return
+            return (REJECTED, agency_report.BOOKING_ERROR, None, case, error.args[0])
         if result == REJECTED:
-            state.seen.discard(row.identity)
-            outcomes.append(
-                (REJECTED, agency_report.UNKNOWN_PAYMENT, "payment_id", case, None)
-            )
-            return
-        if row.kind == agency_report.REVERSAL:
-            state.touched |= case
-        outcomes.append((result, None, None, case, None))
+            return (REJECTED, agency_report.UNKNOWN_PAYMENT, "payment_id", case, None)
+        return (result, None, None, case, None)
 
     def _apply_row(self, row, case, remaining, Payment):
         """Apply one valid status, closing or reversal row; return the line's

@@ -338,20 +338,8 @@ class FollowupDispute(models.Model):
             disputed for that amount; nothing is written then
         """
         commercial = partner.commercial_partner_id
-        reason = self.env["followup.dispute.reason"].search(
-            [("code", "=", reason_code)], limit=1
-        )
-        if not reason:
-            raise UserError(
-                self.env._("Unknown dispute reason “%(code)s”.", code=reason_code)
-            )
-        moves = self.env["account.move"].union(*invoice_amounts)
-        if not moves:
-            raise UserError(self.env._("A dispute needs at least one invoice."))
-        if len(moves.company_id) > 1:
-            raise UserError(
-                self.env._("Dispute the invoices of one company at a time.")
-            )
+        reason = self._reason_of_code(reason_code)
+        moves = self._disputed_moves(invoice_amounts)
         amounts = {
             move: move.amount_residual if amount is None else amount
             for move, amount in invoice_amounts.items()
@@ -377,6 +365,36 @@ class FollowupDispute(models.Model):
         if attachments:
             attachments.write({"res_model": self._name, "res_id": dispute.id})
         return dispute
+
+    @api.model
+    def _reason_of_code(self, reason_code):
+        """The followup.dispute.reason of ``reason_code``.
+
+        :raise UserError: no reason has that code
+        """
+        reason = self.env["followup.dispute.reason"].search(
+            [("code", "=", reason_code)], limit=1
+        )
+        if not reason:
+            raise UserError(
+                self.env._("Unknown dispute reason “%(code)s”.", code=reason_code)
+            )
+        return reason
+
+    @api.model
+    def _disputed_moves(self, invoice_amounts):
+        """The invoices, keys of ``invoice_amounts``, as one recordset.
+
+        :raise UserError: no invoice, or invoices of several companies
+        """
+        moves = self.env["account.move"].union(*invoice_amounts)
+        if not moves:
+            raise UserError(self.env._("A dispute needs at least one invoice."))
+        if len(moves.company_id) > 1:
+            raise UserError(
+                self.env._("Dispute the invoices of one company at a time.")
+            )
+        return moves
 
     @api.model
     def _default_responsible(self, commercial, moves):

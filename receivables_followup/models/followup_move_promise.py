@@ -63,33 +63,43 @@ class FollowupMovePromise(models.AbstractModel):
                 moves, promise_date, company._followup_today()
             )
         for move in self.sudo():
-            previous = move.followup_promise_date
-            move.activity_ids.filtered(
-                lambda activity: activity.activity_type_id == check_type
-            ).action_feedback(feedback=_("Replaced by a new promise to pay."))
-            move.with_context(tracking_disable=True).write(
-                {"followup_promise_date": promise_date}
-            )
-            move._followup_log_promise(
-                _("Promise to pay: the follow-up of this invoice waits until then."),
-                previous,
-                promise_date,
-                author,
-            )
-            responsible = self.env["followup.dispute"]._default_responsible(
-                move.commercial_partner_id, move
-            )
-            move.activity_schedule(
-                "receivables_followup.mail_activity_type_promise_check",
-                date_deadline=promise_date,
-                user_id=responsible.id,
-                summary=_(
-                    "Check the payment promised for %(date)s",
-                    date=format_date(
-                        self.env(context={"lang": responsible.lang}), promise_date
-                    ),
+            move._followup_apply_promise(promise_date, author, check_type)
+
+    def _followup_apply_promise(self, promise_date, author, check_type):
+        """Move this invoice's promise to ``promise_date``, checks done: the
+        previous check activity closed, the date written and logged in the
+        chatter, and a check scheduled on that day for its responsible.
+
+        :param check_type: the activity type of the checks of a promise
+        """
+        self.ensure_one()
+        previous = self.followup_promise_date
+        self.activity_ids.filtered(
+            lambda activity: activity.activity_type_id == check_type
+        ).action_feedback(feedback=_("Replaced by a new promise to pay."))
+        self.with_context(tracking_disable=True).write(
+            {"followup_promise_date": promise_date}
+        )
+        self._followup_log_promise(
+            _("Promise to pay: the follow-up of this invoice waits until then."),
+            previous,
+            promise_date,
+            author,
+        )
+        responsible = self.env["followup.dispute"]._default_responsible(
+            self.commercial_partner_id, self
+        )
+        self.activity_schedule(
+            "receivables_followup.mail_activity_type_promise_check",
+            date_deadline=promise_date,
+            user_id=responsible.id,
+            summary=_(
+                "Check the payment promised for %(date)s",
+                date=format_date(
+                    self.env(context={"lang": responsible.lang}), promise_date
                 ),
-            )
+            ),
+        )
 
     def _followup_check_promise(self, promise_date, is_manager):
         self.ensure_one()

@@ -202,74 +202,75 @@ class FollowupPolicy(models.Model):
             .search([("company_id", "in", companies.ids), ("is_default", "=", True)])
             .company_id
         )
-        ref = self.env.ref
-        activity_call = ref("receivables_followup.mail_activity_type_followup_call")
-        vals_list = []
-        for company in companies - have_one:
-            vals_list.append(
+        policies = self.create(
+            [
                 {
                     "name": str(STANDARD_POLICY),
                     "company_id": company.id,
                     "is_default": True,
                     "level_ids": [
-                        fields.Command.create(
-                            {
-                                "name": str(FRIENDLY_REMINDER),
-                                "delay": 7,
-                                "send_email": True,
-                                "mail_template_id": ref(
-                                    "receivables_followup.mail_template_followup_friendly"
-                                ).id,
-                            }
-                        ),
-                        fields.Command.create(
-                            {
-                                "name": str(SECOND_REMINDER),
-                                "delay": 21,
-                                "send_email": True,
-                                "mail_template_id": ref(
-                                    "receivables_followup.mail_template_followup_firm"
-                                ).id,
-                                "create_activity": True,
-                                "activity_type_id": activity_call.id,
-                                "activity_summary": str(CALL_SUMMARY),
-                                "activity_deadline_days": 3,
-                            }
-                        ),
-                        fields.Command.create(
-                            {
-                                "name": str(FORMAL_NOTICE),
-                                "delay": 45,
-                                "send_email": True,
-                                "print_letter": True,
-                                "is_formal_notice": True,
-                                "manual_review": True,
-                                "mail_template_id": ref(
-                                    "receivables_followup.mail_template_followup_formal_notice"
-                                ).id,
-                            }
-                        ),
-                        fields.Command.create(
-                            {
-                                "name": str(HANDOFF_PROPOSAL),
-                                "delay": 75,
-                                "send_email": False,
-                                "manual_review": True,
-                                "propose_agency_handoff": True,
-                                "create_activity": True,
-                                "activity_type_id": activity_call.id,
-                                "activity_summary": str(HANDOFF_SUMMARY),
-                                "activity_deadline_days": 5,
-                            }
-                        ),
+                        fields.Command.create(values)
+                        for values in self._standard_levels_values()
                     ],
                 }
-            )
-        policies = self.create(vals_list)
+                for company in companies - have_one
+            ]
+        )
         policies._translate_standard_names(
             [code for code, _name in self.env["res.lang"].get_installed()]
         )
         return policies
+
+    def _standard_levels_values(self):
+        """The values of the standard policy's levels, in their order: two
+        reminders by e-mail (the second with a call), a formal notice reviewed
+        before it leaves, and a hand-off to an agency proposed for review."""
+        ref = self.env.ref
+        activity_call = ref("receivables_followup.mail_activity_type_followup_call")
+        return [
+            {
+                "name": str(FRIENDLY_REMINDER),
+                "delay": 7,
+                "send_email": True,
+                "mail_template_id": ref(
+                    "receivables_followup.mail_template_followup_friendly"
+                ).id,
+            },
+            {
+                "name": str(SECOND_REMINDER),
+                "delay": 21,
+                "send_email": True,
+                "mail_template_id": ref(
+                    "receivables_followup.mail_template_followup_firm"
+                ).id,
+                "create_activity": True,
+                "activity_type_id": activity_call.id,
+                "activity_summary": str(CALL_SUMMARY),
+                "activity_deadline_days": 3,
+            },
+            {
+                "name": str(FORMAL_NOTICE),
+                "delay": 45,
+                "send_email": True,
+                "print_letter": True,
+                "is_formal_notice": True,
+                "manual_review": True,
+                "mail_template_id": ref(
+                    "receivables_followup.mail_template_followup_formal_notice"
+                ).id,
+            },
+            {
+                "name": str(HANDOFF_PROPOSAL),
+                "delay": 75,
+                "send_email": False,
+                "manual_review": True,
+                "propose_agency_handoff": True,
+                "create_activity": True,
+                "activity_type_id": activity_call.id,
+                "activity_summary": str(HANDOFF_SUMMARY),
+                "activity_deadline_days": 5,
+            },
+        ]
 
     def _translate_standard_names(self, lang_codes):
         """Store the standard policies' and levels' texts in ``lang_codes``,

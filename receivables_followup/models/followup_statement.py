@@ -109,6 +109,36 @@ class FollowupStatement(models.AbstractModel):
         formatter = ReminderFormatter.for_lang(env, lang)
         today = company._followup_today()
         moves = self._open_invoices(partner, company)
+        lines = self._invoice_lines(moves, lang, today, formatter)
+        overdue = _overdue_by_currency(moves, today)
+        payable = self._payable_values(
+            partner, company, moves, overdue, today, formatter
+        )
+        credits = self._credit_lines(partner, company, formatter)
+        held_until = _held_until(moves)
+        return {
+            "partner": partner,
+            "company": company,
+            "today": formatter.date(today),
+            "lines": lines,
+            "overdue_totals": [
+                formatter.amount(amount, currency)
+                for currency, amount in overdue.items()
+            ],
+            "payable": payable,
+            "credits": credits,
+            "open_totals": self._open_totals(moves, credits, formatter),
+            "sent": self._sent_values(partner, company, env, formatter),
+            "disputes": self._dispute_values(partner, company),
+            "held_until": formatter.date(held_until) if held_until else "",
+            "pdf_url": self._pdf_path(partner, company),
+        }
+
+    @api.model
+    def _invoice_lines(self, moves, lang, today, formatter):
+        """The open invoices ``moves`` as the statement lists them: their
+        display lines, each with its move, whether it is overdue, its payment
+        link and the date the customer promised to pay it."""
         moves_by_id = {move.id: move for move in moves}
         lines = moves._followup_display_lines(lang, today)
         for line in lines:
@@ -121,12 +151,17 @@ class FollowupStatement(models.AbstractModel):
                 if move.followup_promise_date
                 else "",
             )
-        overdue = defaultdict(float)
-        for move in moves:
-            if move.invoice_date_due and move.invoice_date_due < today:
-                overdue[move.currency_id] += move.amount_residual
+        return lines
+
+    @api.model
+    def _payable_values(self, partner, company, moves, overdue, today, formatter):
+        """One payment offer per currency with something overdue that a
+        payment settles (``_payable``): amount, count and link.
+
+        :param overdue: ``{currency: amount}`` in the order to show
+        """
         payable = []
-        for currency in sorted(overdue, key=lambda currency: currency.name):
+        for currency in overdue:
             invoices = _payable(moves, currency, today)
             if invoices:
                 payable.append(
@@ -139,40 +174,20 @@ class FollowupStatement(models.AbstractModel):
                         "pay_url": self._pay_path(partner, company, currency),
                     }
                 )
-        credits = self._credit_lines(partner, company, formatter)
-        held_until = max(
-            (
-                move.followup_answered_until
-                for move in moves
-                if move.followup_answered_until
-            ),
-            default=None,
-        )
-        return {
-            "partner": partner,
-            "company": company,
-            "today": formatter.date(today),
-            "lines": lines,
-            "overdue_totals": [
-                formatter.amount(amount, currency)
-                for currency, amount in sorted(
-                    overdue.items(), key=lambda item: item[0].name
-                )
-            ],
-            "payable": payable,
-            "credits": credits,
-            "open_totals": self._open_totals(moves, credits, formatter),
-            "sent": self._sent_values(partner, company, env, formatter),
-            "disputes": self.env["followup.dispute"]
+        return payable
+
+    @api.model
+    def _dispute_values(self, partner, company):
+        """The customer's disputes in ``company``, newest first."""
+        return (
+            self.env["followup.dispute"]
             .sudo()
             .search(
                 [("partner_id", "=", partner.id), ("company_id", "=", company.id)],
                 limit=STATEMENT_HISTORY_LIMIT,
                 order="id desc",
-            ),
-            "held_until": formatter.date(held_until) if held_until else "",
-            "pdf_url": self._pdf_path(partner, company),
-        }
+            )
+        )
 
     @api.model
     def _credit_lines(self, partner, company, formatter):
@@ -265,4 +280,27 @@ def _payable(moves, currency, today):
         and move.invoice_date_due
         and move.invoice_date_due < today
         and not move.followup_dispute_paused
+    )
+
+
+def _overdue_by_currency(moves, today):
+    """``{currency: amount overdue}`` of the open invoices ``moves``, ordered
+    by the currency's name."""
+    overdue = defaultdict(float)
+    for move in moves:
+        if move.invoice_date_due and move.invoice_date_due < today:
+            overdue[move.currency_id] += move.amount_residual
+    return dict(sorted(overdue.items(), key=lambda item: item[0].name))
+
+
+def _held_until(moves):
+    """The latest day to which an answer of the customer holds the follow-up
+    of one of ``moves``, or None."""
+    return max(
+        (
+            move.followup_answered_until
+            for move in moves
+            if move.followup_answered_until
+        ),
+        default=None,
     )

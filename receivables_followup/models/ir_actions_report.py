@@ -83,26 +83,7 @@ class IrActionsReport(models.Model):
         A chunk that fails leaves its records to be rendered one by one.
         """
         report_sudo = self._get_report(report).with_context(force_report_rendering=True)
-        engines = 1
-        if len(res_ids) >= PARALLEL_MIN_RECORDS and (os.cpu_count() or 1) > 1:
-            engines = 2
-        chunk_count = max(engines, math.ceil(len(res_ids) / RECORDS_PER_ENGINE))
-        chunk_size = math.ceil(len(res_ids) / chunk_count)
-        uid, context, su = self.env.uid, self.env.context, self.env.su
-
-        def print_document(document, **options):
-            if odoo_module.current_test:
-                # a test serves every cursor from its own, under one lock: its
-                # documents are printed at once, in its thread and cursor
-                pdf = self._run_wkhtmltopdf([document], **options)
-            else:
-                with self.pool.cursor() as cr:
-                    env = api.Environment(cr, uid, context, su=su)
-                    pdf = env["ir.actions.report"]._run_wkhtmltopdf(
-                        [document], **options
-                    )
-            return _split_by_marker(pdf)
-
+        engines, chunk_size = _chunk_plan(len(res_ids), os.cpu_count() or 1)
         documents = {}
         executor = (
             _PrintNow()
@@ -113,20 +94,16 @@ class IrActionsReport(models.Model):
             printing = []
             for start in range(0, len(res_ids), chunk_size):
                 chunk = res_ids[start : start + chunk_size]
-                html = report_sudo._render_qweb_html(report, chunk)[0]
-                bodies, html_ids, header, footer, paper_args = (
-                    report_sudo._prepare_html(html, report_model=report_sudo.model)
-                )
-                if not bodies or None in html_ids:
-                    raise ValueError("the report's pages do not name their records")
+                document, options = report_sudo._followup_chunk_document(report, chunk)
                 printing.append(
                     executor.submit(
-                        print_document,
-                        _one_document(bodies, html_ids),
+                        self._print_followup_chunk,
+                        document,
+                        self.env.uid,
+                        self.env.context,
+                        self.env.su,
                         report_ref=report,
-                        header=header,
-                        footer=footer,
-                        specific_paperformat_args=paper_args,
+                        **options,
                     )
                 )
             for future in printing:
@@ -135,6 +112,44 @@ class IrActionsReport(models.Model):
                 except (PdfReadError, UserError, ValueError) as error:
                     _logger.warning("A chunk of a batch failed: %s", error)
         return documents
+
+    def _followup_chunk_document(self, report, res_ids):
+        """The HTML of ``report`` for the records ``res_ids`` as one document
+        for wkhtmltopdf, and the options to print it with.
+
+        :raise ValueError: the report's pages do not say which record they are
+        """
+        html = self._render_qweb_html(report, res_ids)[0]
+        bodies, html_ids, header, footer, paper_args = self._prepare_html(
+            html, report_model=self.model
+        )
+        if not bodies or None in html_ids:
+            raise ValueError("the report's pages do not name their records")
+        options = {
+            "header": header,
+            "footer": footer,
+            "specific_paperformat_args": paper_args,
+        }
+        return _one_document(bodies, html_ids), options
+
+    @api.model
+    def _print_followup_chunk(self, document, uid, context, su, **options):
+        """Print one chunk's ``document`` with wkhtmltopdf and split the PDF
+        per record: {res_id: (pdf, "pdf")}.
+
+        Runs in a thread of the batch's executor: outside tests it prints
+        with a cursor of its own, for ``uid`` with ``context`` and ``su``
+        taken in the caller's thread, never with the caller's cursor.
+        """
+        if odoo_module.current_test:
+            # a test serves every cursor from its own, under one lock: its
+            # documents are printed at once, in its thread and cursor
+            pdf = self._run_wkhtmltopdf([document], **options)
+        else:
+            with self.pool.cursor() as cr:
+                env = api.Environment(cr, uid, context, su=su)
+                pdf = env["ir.actions.report"]._run_wkhtmltopdf([document], **options)
+        return _split_by_marker(pdf)
 
 
 class _PrintNow:
@@ -153,6 +168,18 @@ class _PrintNow:
         except Exception as error:  # noqa: BLE001 - raised by the future's result()
             future.set_exception(error)
         return future
+
+
+def _chunk_plan(record_count, cpu_count):
+    """(engines, records per chunk) to print ``record_count`` records: two
+    wkhtmltopdf processes from ``PARALLEL_MIN_RECORDS`` records on more than
+    one core, and at least one chunk per engine, of at most about
+    ``RECORDS_PER_ENGINE`` records."""
+    engines = 1
+    if record_count >= PARALLEL_MIN_RECORDS and cpu_count > 1:
+        engines = 2
+    chunk_count = max(engines, math.ceil(record_count / RECORDS_PER_ENGINE))
+    return engines, math.ceil(record_count / chunk_count)
 
 
 def _one_document(bodies, res_ids):

@@ -23,10 +23,13 @@ from . import test_followup_day
 from . import test_followup_promise
 from . import test_followup_security
 from . import test_agency_debitura_client
+from . import test_agency_debitura_payloads
 from . import test_agency_handoff
+from . import test_agency_outbox_poll
 from . import test_agency_webhook
 from . import test_agency_booking
 from . import test_agency_import
+from . import test_agency_import_files
 from . import test_agency_file
 from . import test_report_batch
 from . import test_followup_pay

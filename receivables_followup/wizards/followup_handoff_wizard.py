@@ -248,6 +248,12 @@ class FollowupHandoffWizard(models.TransientModel):
     # confirming
     # ------------------------------------------------------------------
     def action_confirm(self):
+        """Hand the eligible invoices to the agency: one case per debtor and
+        currency, queued for the outbox (nothing is sent in the user's
+        transaction), the customers told when asked. Returns the cases' list.
+
+        :raise UserError: not a follow-up manager, or no invoice left to hand
+        """
         self.ensure_one()
         if not self.env.user.has_group(MANAGER):
             raise UserError(
@@ -258,9 +264,25 @@ class FollowupHandoffWizard(models.TransientModel):
         if not self.case_ids:
             raise UserError(_("None of the selected invoices can be handed over."))
         self.move_ids.check_access("write")
+        cases = self._create_cases()
+        moves = cases.line_ids.move_id
+        moves.sudo().write({"followup_at_agency": True})
+        self._log_hand_off(cases)
+        cases._queue_submission()
+        if self.send_transfer_notice:
+            cases._send_transfer_notice()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "receivables_followup.action_followup_agency_case"
+        )
+        action["domain"] = [("id", "in", cases.ids)]
+        return action
+
+    def _create_cases(self):
+        """Create the agency cases of the wizard's case lines, in one batch;
+        return them."""
         today = self.company_id._followup_today()
         Case = self.env["followup.agency.case"].sudo()
-        cases = Case.create(
+        return Case.create(
             [
                 {
                     "agency_id": self.agency_id.id,
@@ -289,8 +311,9 @@ class FollowupHandoffWizard(models.TransientModel):
                 for line in self.case_ids
             ]
         )
-        moves = cases.line_ids.move_id
-        moves.sudo().write({"followup_at_agency": True})
+
+    def _log_hand_off(self, cases):
+        """Log on each invoice of ``cases`` the agency and case it went to."""
         for case in cases:
             case.line_ids.move_id._message_log_batch(
                 bodies=dict.fromkeys(
@@ -302,14 +325,6 @@ class FollowupHandoffWizard(models.TransientModel):
                     ),
                 )
             )
-        cases._queue_submission()
-        if self.send_transfer_notice:
-            cases._send_transfer_notice()
-        action = self.env["ir.actions.act_window"]._for_xml_id(
-            "receivables_followup.action_followup_agency_case"
-        )
-        action["domain"] = [("id", "in", cases.ids)]
-        return action
 
     def _prepare_without_preview(self):
         self._check_one_company()
