@@ -190,6 +190,30 @@ class FollowupAgencyCase(models.Model):
         """The agency closed the case: the invoices still owing come back to the
         follow-up run, and a person decides what next (nothing is written off
         by itself)."""
+        owing = self._take_back_invoices()
+        if not owing:
+            return
+        if close_code and payloads.close_code_name(close_code) in DISPUTED_CLOSE_CODES:
+            self._dispute_owing(owing)
+        elif self.state == const.CLOSED_UNCOLLECTABLE:
+            self._ask_write_off(owing)
+        else:
+            self._schedule_activity(
+                _("Invoices back from the collection agency (case %s)", self.name),
+                note=_(
+                    "%(count)s invoices still owe %(amount)s and are followed up "
+                    "again.",
+                    count=len(owing),
+                    amount=self._owed_amount(owing),
+                ),
+            )
+
+    def _take_back_invoices(self):
+        """Take the case's invoices back from the agency: those settled quietly,
+        those still owing with the follow-up resuming today and a note.
+
+        :returns: the invoices still owing
+        """
         owing = self.line_ids.move_id.filtered(
             lambda move: move.followup_at_agency
             and move.payment_state in ("not_paid", "partial")
@@ -198,7 +222,7 @@ class FollowupAgencyCase(models.Model):
         if settled:
             settled.sudo().write({"followup_at_agency": False})
         if not owing:
-            return
+            return owing
         owing.sudo().write(
             {
                 "followup_at_agency": False,
@@ -216,43 +240,43 @@ class FollowupAgencyCase(models.Model):
                 ),
             )
         )
-        if close_code and payloads.close_code_name(close_code) in DISPUTED_CLOSE_CODES:
-            self.env["followup.dispute"].sudo()._open_dispute(
-                self.partner_id,
-                dict.fromkeys(owing),
-                "other",
-                description=_(
-                    "The collection agency closed case %(case)s: the debtor "
-                    "disputes the claim.",
-                    case=self.name,
-                ),
-                origin="agency",
-            )
-        elif self.state == const.CLOSED_UNCOLLECTABLE:
-            self._schedule_activity(
-                _("Write off the invoices of case %s?", self.name),
-                note=_(
-                    "The collection agency closed the case as uncollectable "
-                    "(%(code)s). %(count)s invoices still owe %(amount)s: decide "
-                    "whether to write them off, take legal action or keep "
-                    "following them up. Nothing is written off automatically.",
-                    code=self.agency_close_code or "?",
-                    count=len(owing),
-                    amount=format_amount(
-                        self.env, sum(owing.mapped("amount_residual")), self.currency_id
-                    ),
-                ),
-                user=self.agency_id.responsible_id,
-            )
-        else:
-            self._schedule_activity(
-                _("Invoices back from the collection agency (case %s)", self.name),
-                note=_(
-                    "%(count)s invoices still owe %(amount)s and are followed up "
-                    "again.",
-                    count=len(owing),
-                    amount=format_amount(
-                        self.env, sum(owing.mapped("amount_residual")), self.currency_id
-                    ),
-                ),
-            )
+        return owing
+
+    def _dispute_owing(self, owing):
+        """The agency closed the case because the debtor disputes the claim:
+        the invoices still owing are disputed here."""
+        self.env["followup.dispute"].sudo()._open_dispute(
+            self.partner_id,
+            dict.fromkeys(owing),
+            "other",
+            description=_(
+                "The collection agency closed case %(case)s: the debtor "
+                "disputes the claim.",
+                case=self.name,
+            ),
+            origin="agency",
+        )
+
+    def _ask_write_off(self, owing):
+        """The agency gave up: the agency's responsible decides about the
+        invoices still owing."""
+        self._schedule_activity(
+            _("Write off the invoices of case %s?", self.name),
+            note=_(
+                "The collection agency closed the case as uncollectable "
+                "(%(code)s). %(count)s invoices still owe %(amount)s: decide "
+                "whether to write them off, take legal action or keep "
+                "following them up. Nothing is written off automatically.",
+                code=self.agency_close_code or "?",
+                count=len(owing),
+                amount=self._owed_amount(owing),
+            ),
+            user=self.agency_id.responsible_id,
+        )
+
+    def _owed_amount(self, owing):
+        """What the invoices ``owing`` still owe, formatted in the case's
+        currency."""
+        return format_amount(
+            self.env, sum(owing.mapped("amount_residual")), self.currency_id
+        )
