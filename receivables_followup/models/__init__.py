@@ -31,6 +31,7 @@ from . import followup_agency_event
 from . import followup_agency_accounting
 from . import followup_agency_payment
 from . import followup_agency_payment_booking
+from . import followup_agency_payment_reversal
 from . import followup_agency_import
 from . import followup_agency_import_line
 from . import followup_agency_report

@@ -1,12 +1,11 @@
 import logging
-from datetime import timedelta
 
 from psycopg2.errors import TransactionRollbackError
 
 from odoo import _, api, models
 from odoo.tools import format_amount
 
-from ..services import agency_errors
+from ..services import agency_errors, agency_poll
 from ..services.agency_errors import AgencyError
 from ..services.debitura import const, payloads
 from .followup_agency_case import (
@@ -21,8 +20,6 @@ _logger = logging.getLogger(__name__)
 
 #: failures of the agency on one case: the case waits for the next poll
 RETRIED = (agency_errors.TRANSIENT, agency_errors.RATE_LIMITED)
-#: a cursor held back lands just before the change it must read again
-EPSILON = timedelta(microseconds=1)
 
 
 class FollowupAgencyCase(models.Model):
@@ -45,6 +42,31 @@ class FollowupAgencyCase(models.Model):
         :returns: ``(newest, cases)``: the newest agency update time seen
             (naive UTC) or None, and the cases found
         """
+        by_id, by_ref = self._agency_cases_of(agency, changes)
+        stamps = [payloads.naive_utc(change.updated_at) for change in changes]
+        held = []
+        found = self.browse()
+        for change, updated in zip(changes, stamps, strict=True):
+            case = by_id.get(change.agency_id) or by_ref.get(change.creditor_reference)
+            if not case:
+                _logger.info(
+                    "Agency %s reports case %s, unknown here",
+                    agency.id,
+                    change.agency_id,
+                )
+                continue
+            if not case._take_agency_change(change, payments_of):
+                held.append(updated)
+                continue
+            found |= case
+            if commit:
+                self.env.cr.commit()  # pylint: disable=invalid-commit
+        return agency_poll.next_cursor(stamps, held), found
+
+    @api.model
+    def _agency_cases_of(self, agency, changes):
+        """The cases of ``agency`` the changes name, in one search:
+        ``(by agency case id, by our reference)``."""
         ids = [change.agency_id for change in changes if change.agency_id]
         refs = [c.creditor_reference for c in changes if c.creditor_reference]
         cases = self.sudo().search(
@@ -57,46 +79,31 @@ class FollowupAgencyCase(models.Model):
         )
         by_id = {case.agency_case_id: case for case in cases if case.agency_case_id}
         by_ref = {case.creditor_reference: case for case in cases}
-        newest = None
-        held = []
-        found = self.browse()
-        for change in changes:
-            updated = payloads.naive_utc(change.updated_at)
-            if updated and (not newest or updated > newest):
-                newest = updated
-            case = by_id.get(change.agency_id) or by_ref.get(change.creditor_reference)
-            if not case:
-                _logger.info(
-                    "Agency %s reports case %s, unknown here",
-                    agency.id,
-                    change.agency_id,
-                )
-                continue
-            try:
-                with self.env.cr.savepoint():
-                    if payments_of:
-                        case._sync_agency_payments(payments_of(case))
-                    case._apply_agency_case(change)
-            except AgencyError as error:
-                if error.kind not in RETRIED:
-                    raise
-                # the agency failed on this case only: the others are applied,
-                # this one is read again by the next poll
-                held.append(updated)
-                continue
-            except TransactionRollbackError:
-                # another worker changed the case meanwhile (its callback):
-                # this transaction cannot see it, the next poll will
-                held.append(updated)
-                continue
-            found |= case
-            if commit:
-                self.env.cr.commit()  # pylint: disable=invalid-commit
-        if held and newest:
-            # the cursor stays before the oldest change not applied
-            oldest = min((stamp for stamp in held if stamp), default=None)
-            newest = min(newest, oldest - EPSILON) if oldest else None
-        return newest, found
+        return by_id, by_ref
+
+    def _take_agency_change(self, change, payments_of):
+        """Apply one change to this case in a savepoint, its payments first
+        when ``payments_of`` is given.
+
+        :returns: False when the change is held for the next poll (the case
+            is left as it was)
+        """
+        try:
+            with self.env.cr.savepoint():
+                if payments_of:
+                    self._sync_agency_payments(payments_of(self))
+                self._apply_agency_case(change)
+        except AgencyError as error:
+            if error.kind not in RETRIED:
+                raise
+            # the agency failed on this case only: the others are applied,
+            # this one is read again by the next poll
+            return False
+        except TransactionRollbackError:
+            # another worker changed the case meanwhile (its callback):
+            # this transaction cannot see it, the next poll will
+            return False
+        return True
 
     @api.model
     def _find_agency_case(self, agency, agency_case_id, creditor_reference):
@@ -183,6 +190,30 @@ class FollowupAgencyCase(models.Model):
         """The agency closed the case: the invoices still owing come back to the
         follow-up run, and a person decides what next (nothing is written off
         by itself)."""
+        owing = self._take_back_invoices()
+        if not owing:
+            return
+        if close_code and payloads.close_code_name(close_code) in DISPUTED_CLOSE_CODES:
+            self._dispute_owing(owing)
+        elif self.state == const.CLOSED_UNCOLLECTABLE:
+            self._ask_write_off(owing)
+        else:
+            self._schedule_activity(
+                _("Invoices back from the collection agency (case %s)", self.name),
+                note=_(
+                    "%(count)s invoices still owe %(amount)s and are followed up "
+                    "again.",
+                    count=len(owing),
+                    amount=self._owed_amount(owing),
+                ),
+            )
+
+    def _take_back_invoices(self):
+        """Take the case's invoices back from the agency: those settled quietly,
+        those still owing with the follow-up resuming today and a note.
+
+        :returns: the invoices still owing
+        """
         owing = self.line_ids.move_id.filtered(
             lambda move: move.followup_at_agency
             and move.payment_state in ("not_paid", "partial")
@@ -191,7 +222,7 @@ class FollowupAgencyCase(models.Model):
         if settled:
             settled.sudo().write({"followup_at_agency": False})
         if not owing:
-            return
+            return owing
         owing.sudo().write(
             {
                 "followup_at_agency": False,
@@ -209,43 +240,43 @@ class FollowupAgencyCase(models.Model):
                 ),
             )
         )
-        if close_code and payloads.close_code_name(close_code) in DISPUTED_CLOSE_CODES:
-            self.env["followup.dispute"].sudo()._open_dispute(
-                self.partner_id,
-                dict.fromkeys(owing),
-                "other",
-                description=_(
-                    "The collection agency closed case %(case)s: the debtor "
-                    "disputes the claim.",
-                    case=self.name,
-                ),
-                origin="agency",
-            )
-        elif self.state == const.CLOSED_UNCOLLECTABLE:
-            self._schedule_activity(
-                _("Write off the invoices of case %s?", self.name),
-                note=_(
-                    "The collection agency closed the case as uncollectable "
-                    "(%(code)s). %(count)s invoices still owe %(amount)s: decide "
-                    "whether to write them off, take legal action or keep "
-                    "following them up. Nothing is written off automatically.",
-                    code=self.agency_close_code or "?",
-                    count=len(owing),
-                    amount=format_amount(
-                        self.env, sum(owing.mapped("amount_residual")), self.currency_id
-                    ),
-                ),
-                user=self.agency_id.responsible_id,
-            )
-        else:
-            self._schedule_activity(
-                _("Invoices back from the collection agency (case %s)", self.name),
-                note=_(
-                    "%(count)s invoices still owe %(amount)s and are followed up "
-                    "again.",
-                    count=len(owing),
-                    amount=format_amount(
-                        self.env, sum(owing.mapped("amount_residual")), self.currency_id
-                    ),
-                ),
-            )
+        return owing
+
+    def _dispute_owing(self, owing):
+        """The agency closed the case because the debtor disputes the claim:
+        the invoices still owing are disputed here."""
+        self.env["followup.dispute"].sudo()._open_dispute(
+            self.partner_id,
+            dict.fromkeys(owing),
+            "other",
+            description=_(
+                "The collection agency closed case %(case)s: the debtor "
+                "disputes the claim.",
+                case=self.name,
+            ),
+            origin="agency",
+        )
+
+    def _ask_write_off(self, owing):
+        """The agency gave up: the agency's responsible decides about the
+        invoices still owing."""
+        self._schedule_activity(
+            _("Write off the invoices of case %s?", self.name),
+            note=_(
+                "The collection agency closed the case as uncollectable "
+                "(%(code)s). %(count)s invoices still owe %(amount)s: decide "
+                "whether to write them off, take legal action or keep "
+                "following them up. Nothing is written off automatically.",
+                code=self.agency_close_code or "?",
+                count=len(owing),
+                amount=self._owed_amount(owing),
+            ),
+            user=self.agency_id.responsible_id,
+        )
+
+    def _owed_amount(self, owing):
+        """What the invoices ``owing`` still owe, formatted in the case's
+        currency."""
+        return format_amount(
+            self.env, sum(owing.mapped("amount_residual")), self.currency_id
+        )

@@ -136,23 +136,7 @@ class FollowupAgencyPayment(models.Model):
         case.ensure_one()
         case = case.sudo()
         Payment = self.sudo().with_company(case.company_id)
-        listed = {}
-        for payment in payments:
-            if not payment.payment_id:
-                _logger.warning("Agency payment without an id on case %s", case.id)
-                continue
-            if (
-                payment.case_id
-                and case.agency_case_id
-                and payment.case_id != case.agency_case_id
-            ):
-                _logger.warning(
-                    "Agency payment %s of another case given for case %s",
-                    payment.payment_id,
-                    case.id,
-                )
-                continue
-            listed[payment.payment_id] = payment
+        listed = Payment._listed_payments(case, payments)
         Payment._lock_cases(case)
         known = Payment.search(
             [
@@ -177,6 +161,30 @@ class FollowupAgencyPayment(models.Model):
         if new or gone:
             Payment._touch_cases(case)
         return new, gone
+
+    @api.model
+    def _listed_payments(self, case, payments):
+        """The agency's payments that are this case's, by payment id: one
+        without an id, or naming another of the agency's cases, is logged and
+        left out."""
+        listed = {}
+        for payment in payments:
+            if not payment.payment_id:
+                _logger.warning("Agency payment without an id on case %s", case.id)
+                continue
+            if (
+                payment.case_id
+                and case.agency_case_id
+                and payment.case_id != case.agency_case_id
+            ):
+                _logger.warning(
+                    "Agency payment %s of another case given for case %s",
+                    payment.payment_id,
+                    case.id,
+                )
+                continue
+            listed[payment.payment_id] = payment
+        return listed
 
     @api.model
     def _book_new_payments(self, items):

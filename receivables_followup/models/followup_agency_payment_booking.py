@@ -6,11 +6,11 @@ from odoo.exceptions import UserError
 from odoo.tools import format_amount, format_date
 
 from ..services import agency_booking
-from .followup_agency_payment import BOOKED, REVERSED
 
 
 class FollowupAgencyPayment(models.Model):
-    """The booking of the payments an agency holds, and its reversal."""
+    """The booking of the payments an agency holds (its reversal: see
+    ``followup_agency_payment_reversal.py``)."""
 
     _inherit = "followup.agency.payment"
 
@@ -36,7 +36,33 @@ class FollowupAgencyPayment(models.Model):
             )
 
     def _book_company(self, commissions):
-        company = self.company_id
+        """Book the payments of one company: their entries created and posted
+        in one batch, reconciled with the invoices in one plan, the cases and
+        the invoices told."""
+        entries = self._group_bookings(commissions)
+        moves = self._create_booking_entries(entries)
+        plan = []
+        for move, (_key, items) in zip(moves, entries, strict=True):
+            plan += self._booking_plan(move, items)
+            for payment, booking in items:
+                payment.write(
+                    {
+                        "move_id": move.id,
+                        "fee_rate": booking.fee_rate,
+                        "fee_amount": booking.fee,
+                        "amount_unallocated": booking.allocation.unallocated,
+                    }
+                )
+        if plan:
+            self.env["account.move.line"]._reconcile_plan(plan)
+        booked = [pair for _key, items in entries for pair in items]
+        self._note_bookings(booked)
+
+    def _group_bookings(self, commissions):
+        """Prepare each payment's booking, grouped by the entry it goes to.
+
+        :returns: ``[((journal, currency, date), [(payment, booking)])]``
+        """
         # what each invoice still owes once the payments before it in the batch
         # are booked: two payments on a case never take the same money
         residuals = {}
@@ -46,12 +72,19 @@ class FollowupAgencyPayment(models.Model):
             groups[booking.journal, payment.currency_id, payment.date].append(
                 (payment, booking)
             )
-        entries = list(groups.items())
+        return list(groups.items())
+
+    def _create_booking_entries(self, entries):
+        """Create and post the entries of the grouped bookings (see
+        :meth:`_group_bookings`), all in one batch.
+
+        :returns: the entries, in the order of ``entries``
+        """
         # no tracking: the entries are the engine's, the case and the invoices
         # get a note of each booking
         moves = (
             self.env["account.move"]
-            .with_company(company)
+            .with_company(self.company_id)
             .with_context(tracking_disable=True)
             .create(
                 [
@@ -76,37 +109,30 @@ class FollowupAgencyPayment(models.Model):
             )
         )
         moves.action_post()
-        moves = moves.with_context(tracking_disable=False)
+        return moves.with_context(tracking_disable=False)
+
+    @api.model
+    def _booking_plan(self, move, items):
+        """The reconciliation plan of the entry ``move`` of the bookings
+        ``items`` (``[(payment, booking)]``): each credit with its invoice's
+        receivable items."""
+        items_of = defaultdict(list)
+        for line in move.line_ids.sorted("id"):
+            items_of[line.followup_agency_payment_id.id].append(line)
         plan = []
-        for move, (_key, items) in zip(moves, entries, strict=True):
-            items_of = defaultdict(list)
-            for line in move.line_ids.sorted("id"):
-                items_of[line.followup_agency_payment_id.id].append(line)
-            for payment, booking in items:
-                own = items_of[payment.id]
-                if len(own) != len(booking.line_values):
-                    raise UserError(
-                        _("The entry %s was not created as expected.", move.name)
-                    )
-                # Odoo's reconciliation: partial matching of each credit with
-                # its invoice, the exchange difference in a foreign currency
-                # booked by Odoo.
-                for move_id, line in zip(booking.credit_keys, own, strict=True):
-                    if move_id:
-                        plan.append(line | booking.receivable[move_id])
-            for payment, booking in items:
-                payment.write(
-                    {
-                        "move_id": move.id,
-                        "fee_rate": booking.fee_rate,
-                        "fee_amount": booking.fee,
-                        "amount_unallocated": booking.allocation.unallocated,
-                    }
+        for payment, booking in items:
+            own = items_of[payment.id]
+            if len(own) != len(booking.line_values):
+                raise UserError(
+                    _("The entry %s was not created as expected.", move.name)
                 )
-        if plan:
-            self.env["account.move.line"]._reconcile_plan(plan)
-        booked = [pair for _key, items in entries for pair in items]
-        self._note_bookings(booked)
+            # Odoo's reconciliation: partial matching of each credit with
+            # its invoice, the exchange difference in a foreign currency
+            # booked by Odoo.
+            for move_id, line in zip(booking.credit_keys, own, strict=True):
+                if move_id:
+                    plan.append(line | booking.receivable[move_id])
+        return plan
 
     @api.model
     def _agency_items(self, currency, items):
@@ -180,12 +206,43 @@ class FollowupAgencyPayment(models.Model):
         """What booking this payment writes: its items, the allocation over
         the case's open invoices (``residuals`` updated with it), the fee."""
         self.ensure_one()
-        case = self.case_id
-        agency = self.agency_id
-        journal, clearing, fee_account, agency_partner = agency._booking_accounts()
-        company = self.company_id
+        journal, clearing, fee_account, agency_partner = (
+            self.agency_id._booking_accounts()
+        )
+        invoices = self._open_invoices(residuals)
+        allocation = self._allocate(invoices, residuals)
+        fee, fee_rate = self._withheld_fee(commission)
+        receivable = {
+            move.id: move.line_ids.filtered(
+                lambda line: line.account_id.account_type == "asset_receivable"
+                and not line.reconciled
+            )
+            for move in invoices
+        }
+        credits = self._credits(invoices, allocation, receivable)
+        total = self._to_company(self.amount)
+        line_values = self._credit_values(credits, total)
+        fee_balance = self._to_company(fee) if fee else 0.0
+        return _Booking(
+            journal=journal,
+            accounts=(clearing, fee_account, agency_partner),
+            line_values=line_values,
+            credit_keys=[key for key, *_rest in credits],
+            invoices=invoices,
+            receivable=receivable,
+            allocation=allocation,
+            fee=fee,
+            fee_rate=fee_rate,
+            net=self.currency_id.round(self.amount - fee),
+            net_balance=self.company_id.currency_id.round(total - fee_balance),
+            fee_balance=fee_balance,
+        )
+
+    def _open_invoices(self, residuals):
+        """The case's posted invoices in the payment's currency that still owe
+        money once the payments before this one in the batch are booked."""
         currency = self.currency_id
-        invoices = case.line_ids.move_id.filtered(
+        return self.case_id.line_ids.move_id.filtered(
             lambda move: move.state == "posted"
             and move.currency_id == currency
             and currency.compare_amounts(
@@ -193,6 +250,14 @@ class FollowupAgencyPayment(models.Model):
             )
             > 0
         )
+
+    def _allocate(self, invoices, residuals):
+        """Spread the payment over ``invoices``; ``residuals`` takes what each
+        invoice settled still owes after it.
+
+        :returns: an ``agency_booking.Allocation`` keyed by invoice id
+        """
+        currency = self.currency_id
         allocation = agency_booking.allocate(
             self.amount,
             [
@@ -212,25 +277,32 @@ class FollowupAgencyPayment(models.Model):
                 residuals.get(move_id, invoices.browse(move_id).amount_residual)
                 - amount
             )
-        fee_rate = case.success_fee_rate or agency.default_fee_rate
+        return allocation
+
+    def _withheld_fee(self, commission):
+        """The success fee the agency keeps of this payment: the commission it
+        says it withheld when given (its rate derived from it), else the case's
+        or the agency's rate times the amount.
+
+        :returns: ``(fee, fee rate)``
+        """
+        currency = self.currency_id
+        fee_rate = self.case_id.success_fee_rate or self.agency_id.default_fee_rate
         fee = agency_booking.success_fee(self.amount, fee_rate, currency.rounding)
         if commission is not None:
             fee = currency.round(commission)
             fee_rate = round(fee * 100.0 / self.amount, 2) if self.amount else 0.0
         if currency.is_zero(fee):
             fee = 0.0
+        return fee, fee_rate
 
-        def to_company(amount):
-            return currency._convert(amount, company.currency_id, company, self.date)
-
-        receivable = {
-            move.id: move.line_ids.filtered(
-                lambda line: line.account_id.account_type == "asset_receivable"
-                and not line.reconciled
-            )
-            for move in invoices
-        }
-        debtor = case.partner_id
+    def _credits(self, invoices, allocation, receivable):
+        """The payment's receivable credits, ``[(invoice id, amount, account,
+        partner, label)]``: one per invoice settled, on its receivable item's
+        account, then what no invoice took (invoice id None) on the debtor's
+        receivable account."""
+        agency = self.agency_id
+        debtor = self.case_id.partner_id
         credits = [
             (
                 move_id,
@@ -245,24 +317,28 @@ class FollowupAgencyPayment(models.Model):
             )
             for move_id, amount in allocation.lines
         ]
-        if not currency.is_zero(allocation.unallocated):
+        if not self.currency_id.is_zero(allocation.unallocated):
             credits.append(
                 (
                     None,
                     allocation.unallocated,
-                    debtor.with_company(company).property_account_receivable_id,
+                    debtor.with_company(self.company_id).property_account_receivable_id,
                     debtor,
                     _("Collected by %s, not matched with an invoice", agency.name),
                 )
             )
-        total = to_company(self.amount)
-        balances = [to_company(amount) for _key, amount, *_rest in credits]
-        balances[-1] = company.currency_id.round(total - sum(balances[:-1]))
-        fee_balance = to_company(fee) if fee else 0.0
-        line_values = [
+        return credits
+
+    def _credit_values(self, credits, total):
+        """The items of ``credits`` (see :meth:`_credits`), in the payment's
+        currency and the company's: the last one takes the rounding, so that
+        the items sum to ``total``, the payment in the company's currency."""
+        balances = [self._to_company(amount) for _key, amount, *_rest in credits]
+        balances[-1] = self.company_id.currency_id.round(total - sum(balances[:-1]))
+        return [
             {
                 "followup_agency_payment_id": self.id,
-                "currency_id": currency.id,
+                "currency_id": self.currency_id.id,
                 "name": name,
                 "account_id": account.id,
                 "partner_id": partner.id,
@@ -273,19 +349,13 @@ class FollowupAgencyPayment(models.Model):
                 credits, balances, strict=True
             )
         ]
-        return _Booking(
-            journal=journal,
-            accounts=(clearing, fee_account, agency_partner),
-            line_values=line_values,
-            credit_keys=[key for key, *_rest in credits],
-            invoices=invoices,
-            receivable=receivable,
-            allocation=allocation,
-            fee=fee,
-            fee_rate=fee_rate,
-            net=currency.round(self.amount - fee),
-            net_balance=company.currency_id.round(total - fee_balance),
-            fee_balance=fee_balance,
+
+    def _to_company(self, amount):
+        """``amount`` in the payment's currency converted to the company's, at
+        the payment date's rate."""
+        company = self.company_id
+        return self.currency_id._convert(
+            amount, company.currency_id, company, self.date
         )
 
     @api.model
@@ -346,144 +416,6 @@ class FollowupAgencyPayment(models.Model):
             case=self.case_id.name,
             move=self.move_id.name,
         )
-
-    def _create_reversal(self, lines):
-        """The posted entry that undoes this payment: its receivable items
-        reversed, the clearing account and the fee expense credited with what
-        they were debited for it."""
-        move = self.move_id
-        currency = self.currency_id
-        company = self.company_id
-        _journal, clearing, fee_account, agency_partner = (
-            self.agency_id._booking_accounts()
-        )
-        fee_balance = (
-            currency._convert(self.fee_amount, company.currency_id, company, self.date)
-            if self.fee_amount
-            else 0.0
-        )
-        values = [
-            {
-                "name": line.name,
-                "account_id": line.account_id.id,
-                "partner_id": line.partner_id.id,
-                "currency_id": line.currency_id.id,
-                "amount_currency": -line.amount_currency,
-                "balance": -line.balance,
-            }
-            for line in lines
-        ]
-        if self.fee_amount:
-            values.append(
-                {
-                    "name": _(
-                        "Success fee of %s, payment deleted", self.agency_id.name
-                    ),
-                    "account_id": fee_account.id,
-                    "partner_id": agency_partner.id,
-                    "currency_id": currency.id,
-                    "amount_currency": -self.fee_amount,
-                    "balance": -fee_balance,
-                }
-            )
-        values.append(
-            {
-                "name": self._line_label(),
-                "account_id": clearing.id,
-                "partner_id": agency_partner.id,
-                "currency_id": currency.id,
-                "amount_currency": -currency.round(
-                    -sum(lines.mapped("amount_currency")) - self.fee_amount
-                ),
-                "balance": company.currency_id.round(
-                    sum(lines.mapped("balance")) + fee_balance
-                ),
-            }
-        )
-        reversal = (
-            self.env["account.move"]
-            .with_company(company)
-            .with_context(tracking_disable=True)
-            .create(
-                {
-                    "move_type": "entry",
-                    "journal_id": move.journal_id.id,
-                    "date": max(company._followup_today(), move.date),
-                    "currency_id": currency.id,
-                    "ref": _(
-                        "Reversal of %(move)s: payment %(payment)s deleted by the "
-                        "agency",
-                        move=move.name,
-                        payment=self.agency_payment_id,
-                    ),
-                    "line_ids": [Command.create(line) for line in values],
-                }
-            )
-        )
-        reversal.action_post()
-        return reversal.with_context(tracking_disable=False)
-
-    def _reverse(self):
-        """Undo the payment the agency deleted: its items are reversed and the
-        invoices it settled are open again."""
-        self.ensure_one()
-        invoices = self.env["account.move"]
-        reversal = self.env["account.move"]
-        move = self.move_id
-        lines = self.move_line_ids.sorted("id")
-        if self.state == BOOKED and lines:
-            invoices = lines.matched_debit_ids.debit_move_id.move_id.filtered(
-                lambda m: m.is_invoice(include_receipts=True)
-            )
-            # the entry may hold other payments of the same report: only this
-            # payment's items are reversed, as Odoo's cancelling reversal does
-            lines.remove_move_reconcile()
-            reversal = self._create_reversal(lines)
-            clearing = reversal.line_ids.filtered(
-                lambda line: line.account_id == self.agency_id.clearing_account_id
-            )
-            owed = move.line_ids.filtered(
-                lambda line: line.account_id == clearing.account_id
-                and not line.followup_agency_payment_id
-                and not line.reconciled
-            )
-            plan = [
-                line | counterpart
-                for line, counterpart in zip(
-                    lines, reversal.line_ids.sorted("id"), strict=False
-                )
-            ]
-            if clearing and owed:
-                plan.append(clearing | owed)
-            self.env["account.move.line"]._reconcile_plan(plan)
-        self.write(
-            {
-                "state": REVERSED,
-                "reversal_move_id": reversal.id,
-                "date_reversed": self.company_id._followup_today(),
-            }
-        )
-        amount = format_amount(self.env, self.amount, self.currency_id)
-        if reversal:
-            body = _(
-                "The agency deleted payment %(payment)s of %(amount)s: %(move)s is "
-                "reversed by %(reversal)s, the invoices are open again.",
-                payment=self.agency_payment_id,
-                amount=amount,
-                move=move.name,
-                reversal=reversal.name,
-            )
-        else:
-            body = _(
-                "The agency deleted payment %(payment)s of %(amount)s; nothing had "
-                "been booked from it.",
-                payment=self.agency_payment_id,
-                amount=amount,
-            )
-        self.case_id.message_post(body=body, message_type="notification")
-        for invoice in invoices:
-            invoice.message_post(body=body, message_type="notification")
-        return reversal
 
 
 @dataclass(frozen=True)

@@ -3,12 +3,13 @@ on loopback: the outbox when the agency fails (retries, backoff, pausing), and
 the status poll that reads the agency's changes back, keeping it informed of
 payments and disputes received directly."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from odoo import fields
 from odoo.exceptions import AccessError, UserError
-from odoo.tests import new_test_user, tagged
+from odoo.tests import BaseCase, new_test_user, tagged
 
+from ..services import agency_poll
 from ..services.debitura import payloads
 from .common_agency import sandbox_testing
 from .common_handoff import TEAM_MEMBER, HandoffCommon
@@ -145,6 +146,28 @@ class TestOutboxFailures(HandoffCommon):
         self.agency.action_resume()
         self._send_outbox()
         self.assertEqual(case.request_ids.state, "done")
+
+
+@tagged("post_install", "-at_install")
+class TestAgencyPollCursor(BaseCase):
+    """Where the next status poll resumes, without the ORM."""
+
+    def test_cursor_is_the_newest_change_read(self):
+        older, newer = datetime(2026, 3, 1, 9), datetime(2026, 3, 2, 9)
+        cursor = agency_poll.next_cursor([older, None, newer], [])
+        self.assertEqual(cursor, newer)
+
+    def test_cursor_stays_just_before_the_oldest_change_held(self):
+        first, held, last = (datetime(2026, 3, day, 9) for day in (1, 2, 3))
+        cursor = agency_poll.next_cursor([first, held, last], [last, held])
+        self.assertEqual(cursor, held - timedelta(microseconds=1))
+
+    def test_a_held_change_without_a_time_reads_everything_again(self):
+        stamp = datetime(2026, 3, 1, 9)
+        self.assertIsNone(agency_poll.next_cursor([stamp, None], [None]))
+
+    def test_no_time_read_leaves_no_cursor(self):
+        self.assertIsNone(agency_poll.next_cursor([None, None], []))
 
 
 @tagged("post_install", "-at_install")
