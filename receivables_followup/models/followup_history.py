@@ -2,7 +2,7 @@ import logging
 
 from odoo import api, fields, models
 
-from ..services import legal
+from ..services import legal, plan_rows
 from ..services.interest import legal_amounts
 
 _logger = logging.getLogger(__name__)
@@ -214,37 +214,30 @@ class FollowupHistory(models.Model):
         """
         if not plan.actions:
             return self
-        legal_by_action = legal_by_action or {}
         currency = company.currency_id
         partner_ids = {action.partner_id for action in plan.actions}
         recipients = self.env["res.partner"]._collection_invoice_contacts(partner_ids)
-        no_legal = (None, None, 0.0, 0.0)
-        legal_rows = [
-            legal_by_action.get(index, no_legal) for index in range(len(plan.actions))
-        ]
+        legal = plan_rows.legal_rows(len(plan.actions), legal_by_action or {})
+        columns = plan_rows.action_columns(
+            plan.actions, recipients, legal, currency.round
+        )
+        actions = self._insert_plan_actions(company, day, run, origin, columns)
+        self.env["followup.history.line"]._insert_plan_lines(
+            actions, plan.actions, [row[1] for row in legal], currency
+        )
+        self.env["account.move"]._followup_mark_manual(
+            plan_rows.manual_next_dates(plan)
+        )
+        return actions
+
+    @api.model
+    def _insert_plan_actions(self, company, day, run, origin, columns):
+        """Insert the actions of ``columns`` (:func:`plan_rows.action_columns`)
+        in one statement; return them in the order of the columns."""
         self.flush_model()
         now = fields.Datetime.now()
         self.env.cr.execute(
-            """
-            INSERT INTO followup_history (
-                run_id, company_id, partner_id, recipient_id, level_id, policy_id,
-                date, state, origin, amount_claimed, credit_amount, legal_regime,
-                interest_amount, indemnity_amount, review_reason,
-                create_uid, create_date, write_uid, write_date)
-            SELECT %(run)s, %(company)s, v.partner_id, v.recipient_id, v.level_id,
-                   l.policy_id, %(date)s, v.state, %(origin)s, v.claimed, v.credit,
-                   v.regime, v.interest, v.indemnity, v.reason,
-                   %(uid)s, %(now)s, %(uid)s, %(now)s
-              FROM unnest(%(partners)s::int[], %(recipients)s::int[],
-                          %(levels)s::int[], %(states)s::varchar[],
-                          %(claimed)s::numeric[], %(credits)s::numeric[],
-                          %(regimes)s::varchar[], %(interests)s::numeric[],
-                          %(indemnities)s::numeric[], %(reasons)s::varchar[])
-                   AS v(partner_id, recipient_id, level_id, state, claimed, credit,
-                        regime, interest, indemnity, reason)
-              JOIN followup_level l ON l.id = v.level_id
-            RETURNING id, partner_id
-            """,
+            plan_rows.INSERT_ACTIONS,
             {
                 "run": run.id or None,
                 "company": company.id,
@@ -252,46 +245,14 @@ class FollowupHistory(models.Model):
                 "origin": origin,
                 "uid": self.env.uid,
                 "now": now,
-                "partners": [action.partner_id for action in plan.actions],
-                "recipients": [
-                    recipients.get(action.partner_id, action.partner_id)
-                    for action in plan.actions
-                ],
-                "levels": [action.level_id for action in plan.actions],
-                "states": [
-                    "to_review" if action.manual else "pending"
-                    for action in plan.actions
-                ],
-                "claimed": [currency.round(action.claimed) for action in plan.actions],
-                "credits": [
-                    currency.round(max(action.amount - action.claimed, 0.0))
-                    for action in plan.actions
-                ],
-                "regimes": [row[0] for row in legal_rows],
-                "interests": [row[2] for row in legal_rows],
-                "indemnities": [row[3] for row in legal_rows],
-                "reasons": [action.review_reason or None for action in plan.actions],
+                **columns,
             },
         )
         # one action per customer in a plan
         action_ids = {
             partner_id: action_id for action_id, partner_id in self.env.cr.fetchall()
         }
-        actions = self.browse(
-            [action_ids[action.partner_id] for action in plan.actions]
-        )
-        self.env["followup.history.line"]._insert_plan_lines(
-            actions, plan.actions, [row[1] for row in legal_rows], currency
-        )
-        self.env["account.move"]._followup_mark_manual(
-            {
-                move_id: plan.next_dates.get(move_id)
-                for action in plan.actions
-                if action.manual
-                for move_id in action.invoice_ids
-            }
-        )
-        return actions
+        return self.browse([action_ids[partner] for partner in columns["partners"]])
 
     @api.model
     def _hold_letters_without_address(self, plan, letter_level_ids):

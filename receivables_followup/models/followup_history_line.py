@@ -1,5 +1,7 @@
 from odoo import api, fields, models
 
+from ..services import plan_rows
+
 
 class FollowupHistoryLine(models.Model):
     """One invoice of a follow-up action, as the customer read it.
@@ -69,70 +71,11 @@ class FollowupHistoryLine(models.Model):
             per line, in each line's currency
         :param currency: the company's currency
         """
-        columns = {
-            key: []
-            for key in (
-                "history",
-                "move",
-                "level",
-                "due",
-                "currency",
-                "residual",
-                "credit",
-                "claimed",
-                "claimed_company",
-                "interest",
-                "indemnity",
-            )
-        }
-        for action, plan_action, legal_lines in zip(
-            actions, planned, legal_per_action, strict=True
-        ):
-            legal_lines = legal_lines or [(0.0, 0.0)] * len(plan_action.lines)
-            for line, (interest, indemnity) in zip(
-                plan_action.lines, legal_lines, strict=True
-            ):
-                claimed = line.claimed_currency
-                rate = (
-                    line.residual / line.residual_currency
-                    if line.residual_currency
-                    else 1.0
-                )
-                columns["history"].append(action.id)
-                columns["move"].append(line.invoice_id)
-                columns["level"].append(line.level_id)
-                columns["due"].append(str(line.due_date) if line.due_date else None)
-                columns["currency"].append(line.currency_id)
-                columns["residual"].append(line.residual_currency)
-                columns["credit"].append(line.credit_currency)
-                columns["claimed"].append(claimed)
-                columns["claimed_company"].append(currency.round(claimed * rate))
-                columns["interest"].append(interest)
-                columns["indemnity"].append(indemnity)
-        self.flush_model()
-        self.env.cr.execute(
-            """
-            INSERT INTO followup_history_line (
-                history_id, company_id, move_id, level_id, date_due, currency_id,
-                amount_residual, amount_credit, amount_claimed,
-                amount_claimed_company, interest_amount, indemnity_amount)
-            SELECT v.history_id, h.company_id, v.move_id, v.level_id,
-                   v.date_due::date, v.currency_id, v.residual, v.credit, v.claimed,
-                   v.claimed_company, v.interest, v.indemnity
-              FROM unnest(%(history)s::int[], %(move)s::int[], %(level)s::int[],
-                          %(due)s::text[], %(currency)s::int[],
-                          %(residual)s::numeric[], %(credit)s::numeric[],
-                          %(claimed)s::numeric[], %(claimed_company)s::numeric[],
-                          %(interest)s::numeric[], %(indemnity)s::numeric[])
-                   AS v(history_id, move_id, level_id, date_due, currency_id,
-                        residual, credit, claimed, claimed_company, interest,
-                        indemnity)
-              JOIN followup_history h ON h.id = v.history_id
-              -- an action reminds only invoices of its own company
-              JOIN account_move m ON m.id = v.move_id AND m.company_id = h.company_id
-            """,
-            columns,
+        columns = plan_rows.line_columns(
+            actions.ids, planned, legal_per_action, currency.round
         )
+        self.flush_model()
+        self.env.cr.execute(plan_rows.INSERT_LINES, columns)
         actions.invalidate_recordset(["line_ids", "move_ids"])
         self.env["account.move"].browse(columns["move"]).invalidate_recordset(
             ["followup_history_line_ids", "followup_history_ids"]

@@ -7,6 +7,7 @@ import psycopg2
 from odoo import _, fields, models
 from odoo.tools import SQL
 
+from ..services import closed_lines
 from ..services.levels import next_action_date
 from ..services.locks import concurrency_error
 from ..services.status import PAUSED
@@ -208,6 +209,26 @@ class FollowupHistoryPerform(models.AbstractModel):
         every invoice of a batch through the ORM would cost more than the check
         is worth.
         """
+        lines = closed_lines.sort_lines(self._line_open_rows())
+        emptied = self.browse(lines.emptied)
+        # sudo: lines are the engine's, nobody may delete them (a person sending
+        # a reminder now performs it too)
+        self.env["followup.history.line"].browse(lines.dropped_line_ids).sudo().unlink()
+        remaining = self - emptied
+        self._cap_claimed_amounts(lines.trimmed | remaining._refresh_open_amounts())
+        emptied.write(
+            {
+                "state": "skipped",
+                "note": _(
+                    "The invoices were paid or paused before the reminder went out."
+                ),
+            }
+        )
+        return remaining
+
+    def _line_open_rows(self):
+        """(action id, line id, whether its invoice is still open and not
+        paused) of these actions' lines."""
         self.env["account.move"].flush_model(
             [
                 "payment_state",
@@ -229,41 +250,19 @@ class FollowupHistoryPerform(models.AbstractModel):
             """,
             [PAUSED, self.ids],
         )
-        closed_lines, open_actions, touched = [], set(), set()
-        for history_id, line_id, is_open in self.env.cr.fetchall():
-            if is_open:
-                open_actions.add(history_id)
-            else:
-                closed_lines.append((history_id, line_id))
-                touched.add(history_id)
-        emptied = self.browse(sorted(touched - open_actions))
-        self.env["followup.history.line"].browse(
-            [
-                line_id
-                for history_id, line_id in closed_lines
-                if history_id in open_actions
-            ]
-        ).sudo().unlink()
-        remaining = self - emptied
-        touched = (touched & open_actions) | remaining._refresh_open_amounts()
-        if touched:
+        return self.env.cr.fetchall()
+
+    def _cap_claimed_amounts(self, action_ids):
+        """Claim no more than what is still open on the remaining invoices of
+        the actions ``action_ids``, whose lines changed."""
+        if action_ids:
             self.env["followup.history.line"].invalidate_model()
             self.invalidate_recordset(["line_ids", "move_ids"])
-        for action in self.browse(sorted(touched)):
-            # Claim no more than what is still open on the remaining invoices.
+        for action in self.browse(sorted(action_ids)):
             action.amount_claimed = min(
                 action.amount_claimed,
                 sum(action.line_ids.mapped("amount_claimed_company")),
             )
-        emptied.write(
-            {
-                "state": "skipped",
-                "note": _(
-                    "The invoices were paid or paused before the reminder went out."
-                ),
-            }
-        )
-        return remaining
 
     def _refresh_open_amounts(self):
         """Bring the lines of invoices paid in part since planning to what is
@@ -344,11 +343,28 @@ class FollowupHistoryPerform(models.AbstractModel):
         email's own, addressed to the reminder's recipient only (the customer's
         followers do not get a copy of every reminder).
         """
+        rendered = self._followup_render_emails(template, messages)
+        emails = self._followup_email_rows(rendered)
+        message_ids = self.env["mail.mail"]._followup_queue(emails)
+        self._record_channel("sent_email", "mail_message_id", message_ids)
+
+    def _followup_render_emails(self, template, messages=None):
+        """{action id: the values of its email}: ``template`` rendered for these
+        actions, with the subject and body a person wrote where ``messages``
+        ({action id: (subject, body)}) has them."""
         # What the reminders show of their invoices is read for the whole batch
         # at the first reminder rendered (see _followup_display).
         rendered = template.with_context(followup_render_once=True)._generate_template(
             self.ids, ("subject", "body_html", "email_from", "partner_to", "reply_to")
         )
+        for action_id, (subject, body) in (messages or {}).items():
+            if action_id in rendered:
+                rendered[action_id].update(subject=subject, body_html=body)
+        return rendered
+
+    def _followup_email_rows(self, rendered):
+        """The emails of these actions, as ``mail.mail._followup_queue`` takes
+        them, from their ``rendered`` values."""
         note_subtype = self.env.ref("mail.mt_note")
         author = self.env.user.partner_id
         # translated once for the batch, not once per reminder
@@ -356,9 +372,6 @@ class FollowupHistoryPerform(models.AbstractModel):
             "Follow-up email (%(level)s) to %(recipient)s: “%(subject)s”, "
             "%(amount)s claimed on %(count)s invoice(s)."
         )
-        for action_id, (subject, body) in (messages or {}).items():
-            if action_id in rendered:
-                rendered[action_id].update(subject=subject, body_html=body)
         reply_tos = self._followup_reply_tos()
         emails = []
         for action in self:
@@ -379,19 +392,21 @@ class FollowupHistoryPerform(models.AbstractModel):
                     or email_from,
                     "subject": values.get("subject"),
                     "body_html": values.get("body_html") or "",
-                    "note": note
-                    % {
-                        "level": action.level_id.name,
-                        "recipient": recipient.display_name,
-                        "subject": values.get("subject") or "",
-                        "amount": action._followup_claim_text(),
-                        "count": len(action.line_ids),
-                    },
+                    "note": note % action._followup_note_values(values, recipient),
                     "recipient_ids": values.get("partner_ids") or recipient.ids,
                 }
             )
-        message_ids = self.env["mail.mail"]._followup_queue(emails)
-        self._record_channel("sent_email", "mail_message_id", message_ids)
+        return emails
+
+    def _followup_note_values(self, values, recipient):
+        """The values of this action's chatter note on its email."""
+        return {
+            "level": self.level_id.name,
+            "recipient": recipient.display_name,
+            "subject": values.get("subject") or "",
+            "amount": self._followup_claim_text(),
+            "count": len(self.line_ids),
+        }
 
     def _produce_letters(self):
         """Render the letters in one batch and attach each to its customer's

@@ -1,9 +1,6 @@
-from collections import defaultdict
-
-from markupsafe import Markup
-
 from odoo import api, fields, models
-from odoo.tools.mail import generate_tracking_message_id
+
+from ..services import mail_rows
 
 
 class MailMail(models.Model):
@@ -30,69 +27,46 @@ class MailMail(models.Model):
         """
         if not emails:
             return []
-        Message = self.env["mail.message"]
-        notes = [str(Markup("<p>%s</p>") % email["note"]) for email in emails]
-        bodies = [email["body_html"] or "" for email in emails]
-        tracking_ids = [
-            generate_tracking_message_id(f"{email['res_id']}-{email['model']}")
-            for email in emails
-        ]
-        Message.flush_model()
+        tracking_ids = mail_rows.tracking_ids(emails)
+        messages = mail_rows.message_columns(emails, tracking_ids)
+        bodies = mail_rows.mail_bodies(emails)
+        self.env["mail.message"].flush_model()
         self.flush_model()
         now = fields.Datetime.now()
+        message_ids = self._followup_insert_messages(messages, now)
+        mail_by_message = self._followup_insert_mails(message_ids, bodies, now)
         self.env.cr.execute(
-            """
-            INSERT INTO mail_message (
-                model, res_id, record_name, record_company_id, message_type,
-                subtype_id, is_internal, author_id, email_from, reply_to, subject,
-                body, message_id, email_add_signature, reply_to_force_new, date,
-                create_uid, create_date, write_uid, write_date)
-            SELECT v.model, v.res_id, v.record_name, v.company_id, 'comment',
-                   v.subtype_id, false, v.author_id, v.email_from, v.reply_to,
-                   v.subject, v.body, v.message_id, true, false, %(now)s,
-                   %(uid)s, %(now)s, %(uid)s, %(now)s
-              FROM unnest(%(models)s::varchar[], %(res_ids)s::int[],
-                          %(names)s::varchar[], %(companies)s::int[],
-                          %(subtypes)s::int[], %(authors)s::int[],
-                          %(senders)s::varchar[], %(reply_tos)s::varchar[],
-                          %(subjects)s::varchar[], %(bodies)s::text[],
-                          %(message_ids)s::varchar[])
-                   AS v(model, res_id, record_name, company_id, subtype_id,
-                        author_id, email_from, reply_to, subject, body, message_id)
-            RETURNING id, message_id
-            """,
-            {
-                "now": now,
-                "uid": self.env.uid,
-                "models": [email["model"] for email in emails],
-                "res_ids": [email["res_id"] for email in emails],
-                "names": [email["record_name"] for email in emails],
-                "companies": [email["company_id"] for email in emails],
-                "subtypes": [email["subtype_id"] for email in emails],
-                "authors": [email["author_id"] for email in emails],
-                "senders": [email["email_from"] or None for email in emails],
-                "reply_tos": [email["reply_to"] or None for email in emails],
-                "subjects": [email["subject"] or None for email in emails],
-                "bodies": notes,
-                "message_ids": tracking_ids,
-            },
+            mail_rows.INSERT_RECIPIENTS,
+            mail_rows.recipient_columns(emails, message_ids, mail_by_message),
+        )
+        for model, res_ids in mail_rows.res_ids_by_model(emails).items():
+            self.env[model].browse(res_ids).invalidate_recordset(["message_ids"])
+        return message_ids
+
+    @api.model
+    def _followup_insert_messages(self, columns, now):
+        """Insert the chatter messages of ``columns``
+        (:func:`mail_rows.message_columns`) in one statement.
+
+        :returns: their ids, in the order of the columns
+        """
+        self.env.cr.execute(
+            mail_rows.INSERT_MESSAGES, {"now": now, "uid": self.env.uid, **columns}
         )
         message_by_tracking_id = {
             tracking_id: message_id
             for message_id, tracking_id in self.env.cr.fetchall()
         }
-        message_ids = [message_by_tracking_id[key] for key in tracking_ids]
+        return [message_by_tracking_id[key] for key in columns["message_ids"]]
+
+    @api.model
+    def _followup_insert_mails(self, message_ids, bodies, now):
+        """Insert one outgoing mail per message, with its body, in one statement.
+
+        :returns: {message id: mail id}
+        """
         self.env.cr.execute(
-            """
-            INSERT INTO mail_mail (
-                mail_message_id, body_html, state, is_notification, auto_delete,
-                create_uid, create_date, write_uid, write_date)
-            SELECT v.message_id, v.body, 'outgoing', true, false,
-                   %(uid)s, %(now)s, %(uid)s, %(now)s
-              FROM unnest(%(message_ids)s::int[], %(bodies)s::text[])
-                   AS v(message_id, body)
-            RETURNING id, mail_message_id
-            """,
+            mail_rows.INSERT_MAILS,
             {
                 "now": now,
                 "uid": self.env.uid,
@@ -100,24 +74,4 @@ class MailMail(models.Model):
                 "bodies": bodies,
             },
         )
-        mail_by_message = {
-            message_id: mail_id for mail_id, message_id in self.env.cr.fetchall()
-        }
-        mail_ids, partner_ids = [], []
-        for email, message_id in zip(emails, message_ids, strict=True):
-            for partner_id in email["recipient_ids"]:
-                mail_ids.append(mail_by_message[message_id])
-                partner_ids.append(partner_id)
-        self.env.cr.execute(
-            """
-            INSERT INTO mail_mail_res_partner_rel (mail_mail_id, res_partner_id)
-            SELECT * FROM unnest(%s::int[], %s::int[])
-            """,
-            [mail_ids, partner_ids],
-        )
-        res_ids_by_model = defaultdict(list)
-        for email in emails:
-            res_ids_by_model[email["model"]].append(email["res_id"])
-        for model, res_ids in res_ids_by_model.items():
-            self.env[model].browse(res_ids).invalidate_recordset(["message_ids"])
-        return message_ids
+        return {message_id: mail_id for mail_id, message_id in self.env.cr.fetchall()}

@@ -6,6 +6,7 @@ from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools.misc import format_date, formatLang
 
+from ..services import position
 from ..services.status import ESCALATING, MANUAL, PAUSED_ANSWERED
 
 FOLLOWUP_USER = "receivables_followup.group_followup_user"
@@ -125,6 +126,29 @@ class ResPartner(models.Model):
         invoices: a customer invoiced in euros reads euros, whatever currency the
         company keeps its books in."""
         company = self.env.company
+        due, overdue, by_level, next_dates = self._collection_amount_groups(company)
+        no_level = self.env._("No level yet")
+        for partner in self:
+            commercial = partner.commercial_partner_id
+            partner_due = due.get(commercial, {})
+            currency, amount_due, amount_overdue = position.partner_totals(
+                partner_due, overdue.get(commercial, {}), company.currency_id
+            )
+            partner.collection_currency_id = currency
+            partner.collection_amount_due = amount_due
+            partner.collection_amount_overdue = amount_overdue
+            partner.collection_next_date = next_dates.get(commercial, False)
+            partner.collection_due_by_currency = self._collection_due_text(partner_due)
+            partner.collection_overdue_by_level = self._collection_level_text(
+                by_level.get(commercial, {}), no_level
+            )
+
+    def _collection_amount_groups(self, company):
+        """These customers' open invoices in ``company``, in three grouped reads.
+
+        :returns: ``due``, ``overdue`` and ``by_level`` of
+            :func:`position.group_totals`, and {customer: its next follow-up date}
+        """
         today = company._followup_today()
         moves = self.env["account.move"]
         domain = self._collection_open_invoice_domain()
@@ -145,51 +169,34 @@ class ResPartner(models.Model):
                 ["followup_next_date:min"],
             )
         )
-        due, overdue, by_level = {}, {}, {}
-        for partner, currency, amount, amount_company in groups:
-            due.setdefault(partner, {})[currency] = (amount, amount_company)
-        for partner, currency, level, amount, amount_company in overdue_groups:
-            totals = overdue.setdefault(partner, {})
-            previous = totals.get(currency, (0.0, 0.0))
-            totals[currency] = (previous[0] + amount, previous[1] + amount_company)
-            by_level.setdefault(partner, {}).setdefault(level, []).append(
-                (currency, amount)
+        return (*position.group_totals(groups, overdue_groups), next_dates)
+
+    @api.model
+    def _collection_due_text(self, partner_due):
+        """What a customer invoiced in several currencies owes in each, one
+        currency a line; False for a customer invoiced in one."""
+        if len(partner_due) < 2:
+            return False
+        return "\n".join(
+            f"{cur.name}: {cur.format(values[0])}"
+            for cur, values in sorted(
+                partner_due.items(), key=lambda item: item[0].name
             )
-        no_level = self.env._("No level yet")
-        for partner in self:
-            commercial = partner.commercial_partner_id
-            partner_due = due.get(commercial, {})
-            single = len(partner_due) == 1
-            currency = next(iter(partner_due)) if single else company.currency_id
-            index = 0 if single else 1
-            partner.collection_currency_id = currency
-            partner.collection_amount_due = sum(
-                values[index] for values in partner_due.values()
+        )
+
+    @api.model
+    def _collection_level_text(self, partner_by_level, no_level):
+        """What a customer owes overdue at each level, lowest level first, one
+        level a line (``no_level`` names the invoices not reminded yet)."""
+        return "\n".join(
+            "{}: {}".format(
+                level.name or no_level,
+                ", ".join(cur.format(amount) for cur, amount in amounts),
             )
-            partner.collection_amount_overdue = sum(
-                values[index] for values in overdue.get(commercial, {}).values()
+            for level, amounts in sorted(
+                partner_by_level.items(), key=lambda item: item[0].delay
             )
-            partner.collection_next_date = next_dates.get(commercial, False)
-            partner.collection_due_by_currency = (
-                False
-                if len(partner_due) < 2
-                else "\n".join(
-                    f"{cur.name}: {cur.format(values[0])}"
-                    for cur, values in sorted(
-                        partner_due.items(), key=lambda item: item[0].name
-                    )
-                )
-            )
-            partner.collection_overdue_by_level = "\n".join(
-                "{}: {}".format(
-                    level.name or no_level,
-                    ", ".join(cur.format(amount) for cur, amount in amounts),
-                )
-                for level, amounts in sorted(
-                    by_level.get(commercial, {}).items(),
-                    key=lambda item: item[0].delay,
-                )
-            )
+        )
 
     def _compute_collection_items(self):
         Move = self.env["account.move"]

@@ -17,6 +17,7 @@ from . import test_dispute_rules
 from . import test_followup_translation
 from . import test_followup_partner
 from . import test_followup_batch
+from . import test_followup_rows
 from . import test_followup_claims
 from . import test_followup_customer_message
 from . import test_followup_day
