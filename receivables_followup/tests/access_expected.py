@@ -106,6 +106,7 @@ MODEL_GROUPS = {
         (
             "followup.dispute.workflow",
             "followup.history.perform",
+            "followup.history.refresh",
             "followup.history.render",
             "followup.history.review",
             "followup.move.engine",
