@@ -108,6 +108,35 @@ def plan_actions(
     credits = credits or {}
     credits_by_currency = credits_by_currency or {}
     manual_partners = set(manual_partners)
+    next_dates, overdue_by_partner, groups = _due_groups(
+        today, invoices, levels_by_policy, now_partners
+    )
+    kept_by_partner, covered, below_minimum = _claimable_groups(
+        groups, overdue_by_partner, credits
+    )
+    actions = [
+        _merged_action(
+            partner_id,
+            levels_and_rows,
+            net=overdue_by_partner[partner_id] - credits.get(partner_id, 0.0),
+            manual=partner_id in manual_partners,
+            credits=credits_by_currency.get(partner_id, {}),
+            digits=digits or {},
+        )
+        for partner_id, levels_and_rows in kept_by_partner.items()
+    ]
+    actions.sort(key=lambda act: act.partner_id)
+    return Plan(actions, next_dates, covered, below_minimum)
+
+
+def _due_groups(today, invoices, levels_by_policy, now_partners):
+    """One pass over the invoices: each one's next action date, each customer's
+    overdue amount, and the invoices due today grouped by (customer, next level).
+
+    :return: (next_dates {invoice id: date or None},
+        overdue_by_partner {partner_id: overdue residual},
+        groups {(partner_id, Level): [InvoiceRow]})
+    """
     next_dates = {}
     overdue_by_partner = defaultdict(float)
     groups = {}
@@ -128,7 +157,17 @@ def plan_actions(
             continue
         level = next_level(levels, row.level_id)
         groups.setdefault((row.partner_id, level), []).append(row)
+    return next_dates, overdue_by_partner, groups
 
+
+def _claimable_groups(groups, overdue_by_partner, credits):
+    """Drop the groups of customers whose credits cover their overdue amount,
+    and the groups claiming less than their level's minimum amount (checked per
+    level, before the levels are merged).
+
+    :return: (kept_by_partner {partner_id: [(Level, [InvoiceRow])]},
+        covered {partner_id}, below_minimum: number of groups held back)
+    """
     kept_by_partner = defaultdict(list)
     covered = set()
     below_minimum = 0
@@ -142,20 +181,7 @@ def plan_actions(
             below_minimum += 1
             continue
         kept_by_partner[partner_id].append((level, rows))
-
-    actions = [
-        _merged_action(
-            partner_id,
-            levels_and_rows,
-            net=overdue_by_partner[partner_id] - credits.get(partner_id, 0.0),
-            manual=partner_id in manual_partners,
-            credits=credits_by_currency.get(partner_id, {}),
-            digits=digits or {},
-        )
-        for partner_id, levels_and_rows in kept_by_partner.items()
-    ]
-    actions.sort(key=lambda act: act.partner_id)
-    return Plan(actions, next_dates, covered, below_minimum)
+    return kept_by_partner, covered, below_minimum
 
 
 def _merged_action(partner_id, levels_and_rows, net, manual, credits, digits):
