@@ -7,6 +7,7 @@ from . import followup_run_planner
 from . import followup_run
 from . import followup_run_planning
 from . import followup_history_render
+from . import followup_history_address
 from . import followup_history_refresh
 from . import followup_history_perform
 from . import followup_history_review

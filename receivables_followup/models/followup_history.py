@@ -32,6 +32,7 @@ class FollowupHistory(models.Model):
     _name = "followup.history"
     _inherit = [
         "followup.history.render",
+        "followup.history.address",
         "followup.history.refresh",
         "followup.history.perform",
         "followup.history.review",

@@ -3,7 +3,6 @@ from collections import Counter, defaultdict, namedtuple
 from psycopg2.errors import ReadOnlySqlTransaction
 
 from odoo import api, fields, models
-from odoo.tools import formataddr
 
 from ..services import legal
 from ..services.claims import totals_by_currency
@@ -15,8 +14,6 @@ from ..services.formatting import (
 from ..services.levels import days_overdue
 from ..services.qr_image import qr_svg_data_uri
 
-#: A4 less the letter paper format's 20 mm side margins
-LETTER_PRINTABLE_WIDTH_MM = 170
 #: key of the transaction's cache of what reminders show (_followup_display)
 DISPLAY_CACHE = "receivables_followup.display"
 #: what a reminder shows of each of its invoices, as read in one query
@@ -314,7 +311,35 @@ class FollowupHistoryRender(models.AbstractModel):
         self, rows, currency_data, formatter, level_names, texts, eur
     ):
         currencies, money_formats = currency_data
-        totals = [
+        totals = self._followup_display_totals(rows, currencies, formatter)
+        claimed = [total["claimed"] for total in totals]
+        credited = [total["credited"] for total in totals if total["has_credit"]]
+        return {
+            "lines": self._followup_display_lines(
+                rows, money_formats, formatter, level_names
+            ),
+            "totals": totals,
+            "claim": (
+                texts["and"] % {"amounts": ", ".join(claimed[:-1]), "last": claimed[-1]}
+                if len(claimed) > 1
+                else (
+                    claimed[0] if claimed else formatter.amount(0.0, self.currency_id)
+                )
+            ),
+            "credit": texts["credit"] % {"credit": ", ".join(credited)}
+            if credited
+            else "",
+            "legal": self._followup_legal_values(
+                rows, currencies, formatter, texts, eur
+            )
+            if self.legal_regime
+            else [],
+        }
+
+    def _followup_display_totals(self, rows, currencies, formatter):
+        """Per currency, in the order of their codes: what is open, the credits
+        deducted and what is claimed, formatted (see :meth:`_followup_totals`)."""
+        return [
             {
                 "currency": currency.name,
                 "invoiced": formatter.amount(invoiced, currency),
@@ -334,44 +359,27 @@ class FollowupHistoryRender(models.AbstractModel):
                 key=lambda item: item[0].name,
             )
         ]
-        claimed = [total["claimed"] for total in totals]
-        credited = [total["credited"] for total in totals if total["has_credit"]]
-        return {
-            "lines": [
-                {
-                    "name": row.name,
-                    "invoice_date": formatter.date(row.invoice_date),
-                    "due_date": formatter.date(row.date_due),
-                    "days_overdue": days_overdue(row.date_due, self.date),
-                    "payment_reference": row.payment_reference or row.name,
-                    "level": level_names.get(row.level_id) or "",
-                    "amount_due": formatter.amount_in(
-                        float(row.amount_residual or 0), money_formats[row.currency_id]
-                    ),
-                    "pay_url": (
-                        f"/my/invoices/{row.move_id}"
-                        f"?access_token={row.access_token}"
-                    ),
-                }
-                for row in rows
-            ],
-            "totals": totals,
-            "claim": (
-                texts["and"] % {"amounts": ", ".join(claimed[:-1]), "last": claimed[-1]}
-                if len(claimed) > 1
-                else (
-                    claimed[0] if claimed else formatter.amount(0.0, self.currency_id)
-                )
-            ),
-            "credit": texts["credit"] % {"credit": ", ".join(credited)}
-            if credited
-            else "",
-            "legal": self._followup_legal_values(
-                rows, currencies, formatter, texts, eur
-            )
-            if self.legal_regime
-            else [],
-        }
+
+    def _followup_display_lines(self, rows, money_formats, formatter, level_names):
+        """Each reminded invoice as the customer reads it; its payment link is
+        relative to the base URL (:meth:`_followup_display_batch` completes it)."""
+        return [
+            {
+                "name": row.name,
+                "invoice_date": formatter.date(row.invoice_date),
+                "due_date": formatter.date(row.date_due),
+                "days_overdue": days_overdue(row.date_due, self.date),
+                "payment_reference": row.payment_reference or row.name,
+                "level": level_names.get(row.level_id) or "",
+                "amount_due": formatter.amount_in(
+                    float(row.amount_residual or 0), money_formats[row.currency_id]
+                ),
+                "pay_url": (
+                    f"/my/invoices/{row.move_id}?access_token={row.access_token}"
+                ),
+            }
+            for row in rows
+        ]
 
     def _followup_payment_values(self, rows, currencies, formatter, base_url):
         """How the customer pays what this reminder claims: its statement
@@ -503,91 +511,3 @@ class FollowupHistoryRender(models.AbstractModel):
                 "amounts are also due:"
             )
         return ""
-
-    # ------------------------------------------------------------------
-    # Who writes and who receives
-    # ------------------------------------------------------------------
-    def _followup_signature(self):
-        self.ensure_one()
-        responsible = self.responsible_user_id
-        if responsible:
-            return f"{responsible.name}, {self.company_id.name}"
-        return self.company_id.name
-
-    def _followup_reply_tos(self):
-        """{company: the address its customers' answers go to}: the company's
-        catchall, so that Odoo's mail gateway files each answer in the
-        customer's thread, beside the reminder it answers (where the company
-        has no alias domain, answers go to the sender's mailbox)."""
-        return {
-            company: formataddr((company.name, company.alias_domain_id.catchall_email))
-            for company in self.company_id
-            if company.alias_domain_id.catchall_email
-        }
-
-    def _followup_postal_partner(self):
-        """The contact whose address the letter carries: the invoicing contact's
-        when it has a full postal address, else the customer's."""
-        self.ensure_one()
-        recipient = self.recipient_id
-        if recipient and recipient != self.partner_id:
-            if recipient._followup_has_postal_address():
-                return recipient
-        return self.partner_id
-
-    def _followup_postal_lines(self):
-        """The recipient's address block, line by line, in its country's format:
-        the customer's name, the contact to the attention of, then the address."""
-        self.ensure_one()
-        postal = self._followup_postal_partner()
-        lines = [self.partner_id.name]
-        if postal != self.partner_id and postal.name:
-            lines.append(postal.name)
-        elif self.recipient_id and self.recipient_id != self.partner_id:
-            lines.append(self.recipient_id.name)
-        lines += [
-            line
-            for line in postal._display_address(without_company=True).split("\n")
-            if line.strip()
-        ]
-        return lines
-
-    def _followup_company_lines(self):
-        """The sender's address and identifiers under the letterhead."""
-        self.ensure_one()
-        company = self.company_id
-        lines = [
-            line
-            for line in company.partner_id._display_address(without_company=True).split(
-                "\n"
-            )
-            if line.strip()
-        ]
-        if company.vat:
-            lines.append(self.env._("VAT: %(vat)s", vat=company.vat))
-        lines += [value for value in (company.phone, company.email) if value]
-        return lines
-
-    def _followup_letter_window(self):
-        """Where the address block goes on the letter's printable area (A4 with
-        20 mm side margins: 170 mm wide, from 15 mm below the top edge), as
-        percentages of that width: on the right for French and Swiss DL
-        envelopes (text from 105 mm across and 52 mm down the page), on the left
-        for German DIN 5008 ones (from 25 mm across and 62 mm down, below the
-        return-address zone). The letter's text starts at 100 mm down the page.
-        """
-        self.ensure_one()
-
-        def percent(millimetres):
-            return round(millimetres / LETTER_PRINTABLE_WIDTH_MM * 100, 2)
-
-        if self.company_id.followup_letter_window == "left":
-            left, top = 25 - 20, 62 - 15
-        else:
-            left, top = 105 - 20, 52 - 15
-        return {"left": percent(left), "top": percent(top), "body_top": percent(85)}
-
-    def _followup_letter_address_missing(self):
-        """Whether no postal address lets this action's letter be posted."""
-        self.ensure_one()
-        return not self._followup_postal_partner()._followup_has_postal_address()

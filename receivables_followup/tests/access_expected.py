@@ -105,6 +105,7 @@ MODEL_GROUPS = {
         acl(),
         (
             "followup.dispute.workflow",
+            "followup.history.address",
             "followup.history.perform",
             "followup.history.refresh",
             "followup.history.render",
