@@ -312,6 +312,22 @@ def validate_create_request(raw_body, latest_date, team_emails=()):
     if body is None:
         check.add("$", "The request body must be a JSON object.")
         return check.errors, None
+    values = _create_claim(check, body)
+    assigned = check.text(body, "assigneduseremail", "AssignedUserEmail", 320)
+    if assigned is not None and assigned.lower() not in team_emails:
+        check.add("AssignedUserEmail", f"'{assigned}' is not an active team member.")
+    return_url = check.text(body, "returnurl", "ReturnUrl", 2048)
+    values.update(_create_details(check, body))
+    values["assignedUserEmail"] = assigned.lower() if assigned else None
+    # An unusable returnUrl is dropped silently, as the spec says.
+    values["returnUrl"] = return_url if _absolute_http(return_url) else None
+    check.flag(body, "skipcreationemails", "SkipCreationEmails")
+    return check.errors, values
+
+
+def _create_claim(check, body):
+    """The claim of a create request: its currency, dates and principal (an
+    amount with its age buckets, or claim lines)."""
     currency = check.text(body, "currencycode", "CurrencyCode", required=True)
     if currency is not None and currency.upper() not in geo.CURRENCIES:
         check.add("CurrencyCode", f"'{currency}' is not an ISO 4217 currency code.")
@@ -333,11 +349,7 @@ def validate_create_request(raw_body, latest_date, team_emails=()):
             f"({derived_due.isoformat()}) when DueDate is omitted.",
         )
     due = explicit_due or derived_due or invoice_date
-    assigned = check.text(body, "assigneduseremail", "AssignedUserEmail", 320)
-    if assigned is not None and assigned.lower() not in team_emails:
-        check.add("AssignedUserEmail", f"'{assigned}' is not an active team member.")
-    return_url = check.text(body, "returnurl", "ReturnUrl", 2048)
-    values = {
+    return {
         "currency": (currency or "").upper(),
         "date": invoice_date.isoformat() if invoice_date else None,
         "dueDate": due.isoformat() if due else None,
@@ -345,6 +357,13 @@ def validate_create_request(raw_body, latest_date, team_emails=()):
         "buckets": buckets,
         # A pricing input only: cases.create derives the buckets and drops them.
         "claimLines": lines,
+    }
+
+
+def _create_details(check, body):
+    """The rest of a create request, in the order it is checked: texts, the
+    debtor, the ids of the division and partner, and the flags."""
+    return {
         "comments": check.text(body, "comments", "Comments", 4000),
         "claimDescription": check.text(
             body, "claimdescription", "ClaimDescription", 4000
@@ -367,12 +386,7 @@ def validate_create_request(raw_body, latest_date, team_emails=()):
             body, "allowpendingcontracts", "AllowPendingContracts"
         ),
         "isTest": check.flag(body, "istest", "IsTest"),
-        "assignedUserEmail": assigned.lower() if assigned else None,
-        # An unusable returnUrl is dropped silently, as the spec says.
-        "returnUrl": return_url if _absolute_http(return_url) else None,
     }
-    check.flag(body, "skipcreationemails", "SkipCreationEmails")
-    return check.errors, values
 
 
 def validate_preview_request(raw_body, latest_date):
