@@ -124,15 +124,50 @@ def create(sb, db, values, raw_body, partner, pending_contracts):
     # derived from them here, then the lines are dropped, not stored with the case.
     lines, given = values["claimLines"], values["buckets"]
     values = {key: value for key, value in values.items() if key != "claimLines"}
-    today = sb.today()
-    if lines:
-        buckets = pricing.buckets_from_lines(lines, today)
-    else:
-        buckets = given or pricing.buckets_from_due_date(
-            values["amountCents"], values["dueDate"], today
-        )
+    buckets = _case_buckets(values, lines, given, sb.today())
     uplift = pricing.invoice_uplift_points(values["amountCents"], buckets)
-    case = {
+    case = _new_case_head(
+        db, values, _initial_lifecycle(values, settings, pending_contracts), now
+    )
+    case.update(
+        {
+            "buckets": buckets,
+            "blendedAgeUpliftPoints": uplift if (lines or given) else None,
+            "preLegalSuccessFee": round(settings["base_success_fee"] + uplift, 2),
+            "partner": partner,
+            "pendingContracts": pending_contracts,
+            "disputeStatus": None,
+            "validation": {
+                "items": [],
+                "requestedAt": None,
+                "creditorRespondedAt": None,
+            },
+            "values": values,
+            "rawBody": stored_body(raw_body),
+        }
+    )
+    if case["lifecycle"] == "Active":
+        _enter_active(case, now, settings)
+    save(db, case)
+    timeline(sb, db, case, "CaseCreated", "Case created", "Case submitted via API.")
+    events.emit(sb, db, "case.created", case, events.case_data(case))
+    return case
+
+
+def _case_buckets(values, lines, given, today):
+    """The case's age buckets: from its claim lines, else those the request
+    gave, else its whole amount aged from its due date."""
+    if lines:
+        return pricing.buckets_from_lines(lines, today)
+    return given or pricing.buckets_from_due_date(
+        values["amountCents"], values["dueDate"], today
+    )
+
+
+def _new_case_head(db, values, lifecycle, now):
+    """A new case's identity, state, dates and amounts (the first keys of the
+    stored case, in their order), with a new id and reference."""
+    return {
         "id": str(uuid.uuid4()),
         "reference": new_reference(db),
         "creditorReference": values["creditorReference"],
@@ -140,7 +175,7 @@ def create(sb, db, values, raw_body, partner, pending_contracts):
         "isTest": values["isTest"],
         "tag": values["tag"],
         "divisionId": values["creditorDivisionId"],
-        "lifecycle": _initial_lifecycle(values, settings, pending_contracts),
+        "lifecycle": lifecycle,
         "closeCode": None,
         "closeComment": None,
         "phase": None,
@@ -160,22 +195,7 @@ def create(sb, db, values, raw_body, partner, pending_contracts):
             "reminderFees": 0,
             "collectionFees": 0,
         },
-        "buckets": buckets,
-        "blendedAgeUpliftPoints": uplift if (lines or given) else None,
-        "preLegalSuccessFee": round(settings["base_success_fee"] + uplift, 2),
-        "partner": partner,
-        "pendingContracts": pending_contracts,
-        "disputeStatus": None,
-        "validation": {"items": [], "requestedAt": None, "creditorRespondedAt": None},
-        "values": values,
-        "rawBody": stored_body(raw_body),
     }
-    if case["lifecycle"] == "Active":
-        _enter_active(case, now, settings)
-    save(db, case)
-    timeline(sb, db, case, "CaseCreated", "Case created", "Case submitted via API.")
-    events.emit(sb, db, "case.created", case, events.case_data(case))
-    return case
 
 
 def stored_body(raw_body):
