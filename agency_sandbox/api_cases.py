@@ -156,14 +156,7 @@ def preview_case(sb, request):
     debtor = values["debtor"]
     country, state = debtor["countryAlpha2"], debtor["stateAlpha2"]
     partner = pricing.partner_for(country, settings["covered_countries"])
-    buckets = values["buckets"]
-    if values["claimLines"]:
-        # The same ledger gives the same age buckets as on POST /cases.
-        buckets = pricing.buckets_from_lines(values["claimLines"], sb.today())
-    elif values["dueDate"]:
-        buckets = pricing.buckets_from_due_date(
-            values["amountCents"], values["dueDate"], sb.today()
-        )
+    buckets = _preview_buckets(sb, values)
     actions = [
         {**item, "isBlocking": True} for item in _missing_contracts(sb, settings)
     ]
@@ -175,20 +168,9 @@ def preview_case(sb, request):
         "applicableMinimumAmount": None,
         "applicableMinimumCurrencyCode": None,
         "amountCheckUnavailable": False,
-        "partnerAssignment": {
-            "collectionPartnerId": partner["id"],
-            "partnerName": partner["name"],
-            "partnerCountry": partner["country"],
-        }
-        if partner
-        else None,
+        "partnerAssignment": _partner_assignment(partner),
         "requiredActions": actions,
-        "jurisdiction": {
-            "id": geo.jurisdiction_id(country, state),
-            "name": geo.jurisdiction_name(country, state),
-            "countryAlpha2": country,
-            "stateAlpha2": state,
-        },
+        "jurisdiction": _jurisdiction(country, state),
         "pricingPreview": pricing.pricing_preview(
             settings["base_success_fee"],
             values["amountCents"],
@@ -204,6 +186,41 @@ def preview_case(sb, request):
         else None,
     }
     return json_response(200, {"result": result})
+
+
+def _preview_buckets(sb, values):
+    """The age buckets a preview prices: from its claim lines, else its amount
+    aged from its due date, else the buckets it gave."""
+    buckets = values["buckets"]
+    if values["claimLines"]:
+        # The same ledger gives the same age buckets as on POST /cases.
+        buckets = pricing.buckets_from_lines(values["claimLines"], sb.today())
+    elif values["dueDate"]:
+        buckets = pricing.buckets_from_due_date(
+            values["amountCents"], values["dueDate"], sb.today()
+        )
+    return buckets
+
+
+def _partner_assignment(partner):
+    """A preview's ``partnerAssignment``: None when no partner covers the debtor."""
+    if not partner:
+        return None
+    return {
+        "collectionPartnerId": partner["id"],
+        "partnerName": partner["name"],
+        "partnerCountry": partner["country"],
+    }
+
+
+def _jurisdiction(country, state):
+    """A preview's ``jurisdiction``, from the debtor's country and state."""
+    return {
+        "id": geo.jurisdiction_id(country, state),
+        "name": geo.jurisdiction_name(country, state),
+        "countryAlpha2": country,
+        "stateAlpha2": state,
+    }
 
 
 def get_case(sb, request, case_id):
