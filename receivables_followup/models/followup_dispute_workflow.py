@@ -120,27 +120,51 @@ class FollowupDisputeWorkflow(models.AbstractModel):
         or larger than the disputed amount unless the user confirmed it."""
         self.ensure_one()
         for note in credit_notes:
-            if (
-                note.move_type != "out_refund"
-                or note.state != "posted"
-                or note.commercial_partner_id != self.partner_id
-                or note.company_id != self.company_id
-            ):
-                raise UserError(
-                    self.env._(
-                        "%(note)s is not a posted credit note of %(customer)s.",
-                        note=note.display_name,
-                        customer=self.partner_id.display_name,
-                    )
+            self._check_credit_note_usable(note)
+        self._check_credit_notes_unused(credit_notes)
+        total = sum(abs(note.amount_total_signed) for note in credit_notes)
+        currency = self.company_id.currency_id
+        if currency.compare_amounts(total, self.amount_disputed) > 0 and not (
+            allow_difference
+        ):
+            raise UserError(
+                self.env._(
+                    "The credit notes (%(total)s) exceed the disputed amount "
+                    "(%(disputed)s): confirm the difference to leave the excess "
+                    "as the customer's credit.",
+                    total=currency.format(total),
+                    disputed=currency.format(self.amount_disputed),
                 )
-            used_on = note._get_reconciled_invoices() - self.line_ids.move_id
-            if note.currency_id.is_zero(note.amount_residual) and used_on:
-                raise UserError(
-                    self.env._(
-                        "%(note)s is already fully used: it settles nothing more.",
-                        note=note.display_name,
-                    )
+            )
+
+    def _check_credit_note_usable(self, note):
+        """Refuse ``note`` unless it is a posted credit note of this dispute's
+        customer and company with something left to settle (or settling this
+        dispute's own invoices already)."""
+        if (
+            note.move_type != "out_refund"
+            or note.state != "posted"
+            or note.commercial_partner_id != self.partner_id
+            or note.company_id != self.company_id
+        ):
+            raise UserError(
+                self.env._(
+                    "%(note)s is not a posted credit note of %(customer)s.",
+                    note=note.display_name,
+                    customer=self.partner_id.display_name,
                 )
+            )
+        used_on = note._get_reconciled_invoices() - self.line_ids.move_id
+        if note.currency_id.is_zero(note.amount_residual) and used_on:
+            raise UserError(
+                self.env._(
+                    "%(note)s is already fully used: it settles nothing more.",
+                    note=note.display_name,
+                )
+            )
+
+    def _check_credit_notes_unused(self, credit_notes):
+        """Refuse credit notes another dispute already settled with."""
         # sudo: another dispute using the note may be one the user cannot read
         used = (
             self.sudo()
@@ -155,19 +179,5 @@ class FollowupDisputeWorkflow(models.AbstractModel):
                 self.env._(
                     "%(notes)s already settled another dispute.",
                     notes=", ".join(used.mapped("display_name")),
-                )
-            )
-        total = sum(abs(note.amount_total_signed) for note in credit_notes)
-        currency = self.company_id.currency_id
-        if currency.compare_amounts(total, self.amount_disputed) > 0 and not (
-            allow_difference
-        ):
-            raise UserError(
-                self.env._(
-                    "The credit notes (%(total)s) exceed the disputed amount "
-                    "(%(disputed)s): confirm the difference to leave the excess "
-                    "as the customer's credit.",
-                    total=currency.format(total),
-                    disputed=currency.format(self.amount_disputed),
                 )
             )
