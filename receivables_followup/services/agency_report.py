@@ -291,29 +291,7 @@ def build_row(line, raw, date_format=DEFAULT_CSV_DATE_FORMAT):
         status=get["status"] or get["close_code"],
         invoice=get["invoice"],
     )
-    normalised = []
-    error = None
-    try:
-        amount = parse_amount(get["amount"])
-    except ValueError:
-        amount, error = None, (MALFORMED_AMOUNT, "amount")
-    normalised.append(str(amount) if amount is not None else "")
-    try:
-        commission = parse_amount(get["commission"])
-    except ValueError:
-        commission = None
-        error = error or (MALFORMED_AMOUNT, "commission")
-    normalised.append(str(commission) if commission is not None else "")
-    try:
-        day = parse_day(get["date"], date_format)
-    except ValueError:
-        day = None
-        error = error or (MALFORMED_DATE, "date")
-    normalised.append(day.isoformat() if day else "")
-    normalised += [
-        get[name] or "" for name in ("currency", "recipient", "status", "close_code")
-    ]
-    normalised.append(get["invoice"] or "")
+    amount, commission, day, error = _parse_figures(get, date_format)
     row = replace(
         row,
         amount=amount,
@@ -324,12 +302,47 @@ def build_row(line, raw, date_format=DEFAULT_CSV_DATE_FORMAT):
             kind,
             get["row_id"],
             get["payment_id"],
-            normalised,
+            _normalised_values(get, amount, commission, day),
         ),
     )
     if error:
         return row.rejected(*error)
     return _check(row, get)
+
+
+def _parse_figures(get, date_format):
+    """The row's amount, commission and day, each None when its text does not
+    parse, and the (reason, field) of the first that did not, else None."""
+    error = None
+    try:
+        amount = parse_amount(get["amount"])
+    except ValueError:
+        amount, error = None, (MALFORMED_AMOUNT, "amount")
+    try:
+        commission = parse_amount(get["commission"])
+    except ValueError:
+        commission = None
+        error = error or (MALFORMED_AMOUNT, "commission")
+    try:
+        day = parse_day(get["date"], date_format)
+    except ValueError:
+        day = None
+        error = error or (MALFORMED_DATE, "date")
+    return amount, commission, day, error
+
+
+def _normalised_values(get, amount, commission, day):
+    """The row's values as its :func:`identity` counts them."""
+    normalised = [
+        str(amount) if amount is not None else "",
+        str(commission) if commission is not None else "",
+        day.isoformat() if day else "",
+    ]
+    normalised += [
+        get[name] or "" for name in ("currency", "recipient", "status", "close_code")
+    ]
+    normalised.append(get["invoice"] or "")
+    return normalised
 
 
 def _check(row, get):
