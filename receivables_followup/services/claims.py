@@ -62,9 +62,22 @@ def spread_deduction(lines, credits, deduction, digits):
         due[line.currency_id] += line.residual_currency
         due_company[line.currency_id] += line.residual
     deducted = dict.fromkeys(due, 0.0)
-    remaining = deduction
+    remaining = _deduct_own_currency_credits(credits, due, deducted, deduction, digits)
+    _deduct_at_invoice_rates(due, due_company, deducted, remaining, digits)
+    for currency_id, amount in deducted.items():
+        _credit_oldest_first(
+            [line for line in lines if line.currency_id == currency_id],
+            amount,
+            digits.get(currency_id, 2),
+        )
+    return {cur: amount for cur, amount in deducted.items() if amount}
 
-    # Credits against invoices of their own currency, at face value.
+
+def _deduct_own_currency_credits(credits, due, deducted, remaining, digits):
+    """Credits against invoices of their own currency, at face value.
+
+    Adds to ``deducted`` {currency_id: amount in that currency} and returns what
+    is left of ``remaining`` (company currency)."""
     for currency_id in sorted(set(credits) & set(due)):
         credit, credit_company = credits[currency_id]
         if remaining <= TOLERANCE or credit <= 0:
@@ -76,8 +89,14 @@ def spread_deduction(lines, credits, deduction, digits):
         )
         deducted[currency_id] += amount
         remaining -= amount * rate
+    return remaining
 
-    # What is left, at the invoices' own rate, the largest currency first.
+
+def _deduct_at_invoice_rates(due, due_company, deducted, remaining, digits):
+    """What is left, at the invoices' own rate, the largest currency first.
+
+    Adds to ``deducted`` {currency_id: amount in that currency}, within what
+    the invoices of each currency leave open."""
     for currency_id in sorted(due, key=lambda cur: (-due_company[cur], cur)):
         if remaining <= TOLERANCE:
             break
@@ -90,14 +109,6 @@ def spread_deduction(lines, credits, deduction, digits):
         if amount > 0:
             deducted[currency_id] += amount
             remaining -= amount * rate
-
-    for currency_id, amount in deducted.items():
-        _credit_oldest_first(
-            [line for line in lines if line.currency_id == currency_id],
-            amount,
-            digits.get(currency_id, 2),
-        )
-    return {cur: amount for cur, amount in deducted.items() if amount}
 
 
 def _credit_oldest_first(lines, amount, places):
