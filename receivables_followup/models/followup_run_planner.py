@@ -211,24 +211,30 @@ class FollowupRunPlanner(models.AbstractModel):
             }
         )
         if not more:
-            # the run's own row is written once, when its planning ends
-            total = planning.planned_count
-            self.write(
-                {
-                    "planned_count": total,
-                    "covered_partner_count": planning.covered_partner_count,
-                    "below_minimum_count": planning.below_minimum_count,
-                    "state": "running" if total else "done",
-                    "finished_at": False if total else fields.Datetime.now(),
-                }
-            )
-            _logger.info(
-                "Follow-up of %s for company %s: %s actions planned",
-                today,
-                company.id,
-                total,
-            )
+            self._end_planning(planning)
         return len(partner_ids), planned
+
+    def _end_planning(self, planning):
+        """Close this run's planning, whose last slice was just stored: the
+        run's own row takes the totals of ``planning`` and starts running (or
+        is done when nothing was planned)."""
+        # the run's own row is written once, when its planning ends
+        total = planning.planned_count
+        self.write(
+            {
+                "planned_count": total,
+                "covered_partner_count": planning.covered_partner_count,
+                "below_minimum_count": planning.below_minimum_count,
+                "state": "running" if total else "done",
+                "finished_at": False if total else fields.Datetime.now(),
+            }
+        )
+        _logger.info(
+            "Follow-up of %s for company %s: %s actions planned",
+            self.date,
+            self.company_id.id,
+            total,
+        )
 
     def _plan_partners(self, partner_ids, origin):
         """Plan and store this run's actions for ``partner_ids``; return the
