@@ -348,7 +348,9 @@ class FollowupHandoffWizardCase(models.TransientModel):
     partner_id = fields.Many2one("res.partner", string="Customer", readonly=True)
     currency_id = fields.Many2one("res.currency", readonly=True)
     move_ids = fields.Many2many("account.move", string="Invoices", readonly=True)
-    invoice_count = fields.Integer(string="Invoices", compute="_compute_invoice_count")
+    invoice_count = fields.Integer(
+        string="Number of Invoices", compute="_compute_invoice_count"
+    )
     amount = fields.Monetary(string="Claim", readonly=True)
     previewed = fields.Boolean(readonly=True)
     eligible = fields.Boolean(string="Accepted", readonly=True)
